@@ -1,0 +1,1 @@
+"""safemeta: a distributed experiment platform on Ray for safe (meta-)RL."""

@@ -1,0 +1,113 @@
+"""The algorithm registry: registered name -> RLlib ``AlgorithmConfig`` class (+ presets).
+
+Entries are import-light (``"module:attr"`` strings) so that listing and validating experiment files
+does not import torch or RLlib. The config class's ``algo_class`` is the RLlib ``Algorithm`` class, and
+its ``training(**hyperparameters)`` is the config builder: hyperparameter names in experiment files
+are the keyword arguments of that method.
+
+Presets are named hyperparameter sets (e.g. the papers' Table I), optionally per environment:
+``{"table1": {"SafetyCarCircle2-v0": {"epsilon": 0.5}, "*": {...}}}``; ``"*"`` applies to any env.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from safemeta.environments.registry import load_attribute
+
+if TYPE_CHECKING:
+    from ray.rllib.algorithms.algorithm import Algorithm
+    from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+Presets = Mapping[str, Mapping[str, Mapping[str, Any]]]
+ANY_ENV = "*"
+
+
+@dataclass(frozen=True)
+class AlgorithmEntry:
+    """One registered algorithm."""
+
+    name: str
+    config_class: str
+    description: str
+    presets_path: str | None = None
+
+    def config_cls(self) -> type[AlgorithmConfig]:
+        """The RLlib config class (imports RLlib)."""
+        return load_attribute(self.config_class)
+
+    def algorithm_cls(self) -> type[Algorithm]:
+        """The RLlib Algorithm class that Tune runs."""
+        return self.config_cls()().algo_class
+
+    def presets(self) -> Presets:
+        """Named presets, ``{preset: {env name or "*": hyperparameters}}``."""
+        return load_attribute(self.presets_path) if self.presets_path else {}
+
+    def hyperparameter_names(self) -> frozenset[str]:
+        """The keyword arguments accepted by the config's ``training()``."""
+        return _training_kwargs(self.config_class)
+
+    def build_config(self, hyperparameters: Mapping[str, Any]) -> AlgorithmConfig:
+        """A fresh config with ``training(**hyperparameters)`` applied."""
+        return self.config_cls()().training(**hyperparameters)
+
+
+@cache
+def _training_kwargs(config_class: str) -> frozenset[str]:
+    names: set[str] = set()
+    for klass in load_attribute(config_class).__mro__:
+        method = klass.__dict__.get("training")
+        if method is not None:
+            parameters = inspect.signature(method).parameters.values()
+            names |= {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return frozenset(names)
+
+
+_ALGORITHMS: dict[str, AlgorithmEntry] = {}
+
+
+def register_algorithm(
+    name: str, config_class: str, description: str, presets: str | None = None
+) -> AlgorithmEntry:
+    """Register ``name`` -> config class path (``"module:Class"``) and optional presets path."""
+    entry = AlgorithmEntry(name, config_class, description, presets)
+    existing = _ALGORITHMS.get(name)
+    if existing is not None and existing != entry:
+        raise ValueError(f"algorithm {name!r} is already registered as {existing.config_class}")
+    _ALGORITHMS[name] = entry
+    return entry
+
+
+def registered_algorithms() -> dict[str, AlgorithmEntry]:
+    """All registered algorithms, by name."""
+    return dict(_ALGORITHMS)
+
+
+def get_algorithm_entry(name: str) -> AlgorithmEntry:
+    """The entry for ``name``; a ``KeyError`` that lists close matches otherwise."""
+    if name not in _ALGORITHMS:
+        close = difflib.get_close_matches(name, _ALGORITHMS, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise KeyError(
+            f"unknown algorithm {name!r}.{hint} Registered: {', '.join(sorted(_ALGORITHMS))}"
+        )
+    return _ALGORITHMS[name]
+
+
+# Built-in algorithms (one line each; families add theirs here).
+register_algorithm(
+    "ppo",
+    "ray.rllib.algorithms.ppo:PPOConfig",
+    "PPO (RLlib's implementation), unconstrained: ignores cost; a reference for return and cost.",
+)
+register_algorithm(
+    "sac",
+    "ray.rllib.algorithms.sac:SACConfig",
+    "SAC (RLlib's implementation), unconstrained: ignores cost; a reference for return and cost.",
+)

@@ -1,0 +1,1 @@
+"""Small classic-control safe tasks: fast enough for tests and smoke runs."""
