@@ -1,0 +1,10 @@
+"""Registrations of the robotic safe tasks (Meta SAC-Lag, Table II)."""
+
+from safemeta.environments.registry import register_env
+
+register_env(
+    "SafetyHumanoidVelocity-v1",
+    "safemeta.environments.robotics.humanoid_velocity:SafeHumanoidVelocityEnv",
+    "Humanoid-v4 locomotion (376-dim obs, 1000 steps); cost 1 while the planar centre-of-mass "
+    "speed exceeds 1.4149 m/s.",
+)
