@@ -8,3 +8,10 @@ register_env(
     "Humanoid-v4 locomotion (376-dim obs, 1000 steps); cost 1 while the planar centre-of-mass "
     "speed exceeds 1.4149 m/s.",
 )
+
+register_env(
+    "SafetyFetchPushTopple-v0",
+    "safemeta.environments.robotics.fetch_push_topple:SafeFetchPushToppleEnv",
+    "FetchPush with a tall 4×4×12 cm box (28-dim obs, 50 steps, dense reward + success bonus); "
+    "cost 1 when the box tilts over 45° or leaves the table.",
+)
