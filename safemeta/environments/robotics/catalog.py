@@ -15,3 +15,10 @@ register_env(
     "FetchPush with a tall 4×4×12 cm box (28-dim obs, 50 steps, dense reward + success bonus); "
     "cost 1 when the box tilts over 45° or leaves the table.",
 )
+
+register_env(
+    "SafetyEggManipulate-v0",
+    "safemeta.environments.robotics.egg_manipulate:SafeEggManipulateEnv",
+    "Shadow hand HandManipulateEgg, dense reward (68-dim obs, 100 steps); cost 1 when the egg "
+    "drops 5 cm below the palm or the contact normal force on it exceeds 20 N.",
+)
