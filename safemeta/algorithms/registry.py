@@ -1,7 +1,7 @@
 """The algorithm registry: registered name -> RLlib ``AlgorithmConfig`` class (+ presets).
 
-Entries are import-light (``"module:attr"`` strings) so that listing and validating experiment files
-does not import torch or RLlib. The config class's ``algo_class`` is the RLlib ``Algorithm`` class, and
+Entries are import-light (``"module:attr"`` strings): listing and validating experiment files does
+not import torch or RLlib. The config class's ``algo_class`` is the RLlib ``Algorithm`` class, and
 its ``training(**hyperparameters)`` is the config builder: hyperparameter names in experiment files
 are the keyword arguments of that method.
 

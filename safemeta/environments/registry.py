@@ -49,10 +49,8 @@ def load_attribute(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def register_env(
-    name: str, entry_point: str, description: str, **defaults: Any
-) -> EnvEntry:
-    """Register ``name``; ``defaults`` are keyword arguments passed to the creator before user ones."""
+def register_env(name: str, entry_point: str, description: str, **defaults: Any) -> EnvEntry:
+    """Register ``name``; ``defaults`` are creator keyword arguments that user ones override."""
     existing = _ENVS.get(name)
     entry = EnvEntry(name, entry_point, description, dict(defaults))
     if existing is not None and existing != entry:

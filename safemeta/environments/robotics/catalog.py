@@ -22,3 +22,11 @@ register_env(
     "Shadow hand HandManipulateEgg, dense reward (68-dim obs, 100 steps); cost 1 when the egg "
     "drops 5 cm below the palm or the contact normal force on it exceeds 20 N.",
 )
+
+register_env(
+    "SafetyFrankaCloseDrawer-v0",
+    "safemeta.environments.robotics.franka_close_drawer:SafeFrankaCloseDrawerEnv",
+    "Substitute for Isaac Gym's Freight-FrankaCloseDrawer: MuJoCo Franka Panda (Franka Kitchen "
+    "assets) closes an open sliding cabinet (22-dim obs, 200 steps, progress reward + success "
+    "bonus); cost 1 while the end-effector is inside a red box beside the direct path.",
+)

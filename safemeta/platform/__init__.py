@@ -1,0 +1,1 @@
+"""The experiment platform: experiment files, Tune runner, MLflow tracking, comparisons, CLI."""

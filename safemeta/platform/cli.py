@@ -1,0 +1,152 @@
+"""The ``safemeta`` command: ``run``, ``list``, ``compare``.
+
+Also runnable as ``python -m safemeta.platform.cli`` (the entry point of cluster jobs).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safemeta.platform.experiment import ExperimentError, expand_trials, load_experiment
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="safemeta: multi-seed comparisons of safe (meta-)RL algorithms on Ray, tracked in MLflow.",
+)
+console = Console()
+error_console = Console(stderr=True)
+
+TrackingUri = Annotated[
+    str | None,
+    typer.Option("--tracking-uri", help="MLflow tracking URI (default: the file's, or sqlite)."),
+]
+
+
+def _load_or_exit(path: Path):
+    try:
+        return load_experiment(path)
+    except ExperimentError as error:
+        error_console.print(f"[bold red]{error.source}[/]: {len(error.problems)} problem(s)")
+        for line in error.problems:
+            error_console.print(f"  {line}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="Experiment file (YAML).")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the trial grid only.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted sweep.")
+    ] = False,
+    tracking_uri: TrackingUri = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster address (default: local Ray).")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare/--no-compare", help="Print the comparison at the end.")
+    ] = True,
+) -> None:
+    """Run the sweep of an experiment file (algorithms × environments × seeds)."""
+    experiment = _load_or_exit(file)
+    trials = expand_trials(experiment)
+    if dry_run:
+        table = Table(
+            title=f"{experiment.name}: {len(trials)} trials, "
+            f"{experiment.budget.env_steps:,} env steps each"
+        )
+        for column in ("#", "trial", "algorithm", "env", "seed", "hyperparameters"):
+            table.add_column(column)
+        for i, trial in enumerate(trials):
+            hp = ", ".join(f"{k}={v}" for k, v in trial.hyperparameters.items()) or "defaults"
+            table.add_row(str(i), trial.trial_name, trial.algorithm, trial.env, str(trial.seed), hp)
+        console.print(table)
+        return
+    from safemeta.platform.runner import run_experiment
+
+    try:
+        outcome = run_experiment(
+            experiment,
+            experiment_file_text=file.read_text(),
+            resume=resume,
+            tracking_uri=tracking_uri,
+            address=address,
+        )
+    except (FileExistsError, FileNotFoundError) as error:
+        error_console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    console.print(
+        f"sweep {experiment.name}: {outcome.finished}/{outcome.total} trials finished, "
+        f"{outcome.failed} failed · results {outcome.sweep_dir} · MLflow {outcome.tracking_uri}"
+    )
+    if compare and outcome.finished:
+        _print_comparison(experiment.name, outcome.tracking_uri, Path("reports") / experiment.name)
+    if outcome.failed:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_registered() -> None:
+    """List registered algorithms and environments."""
+    from safemeta.algorithms.registry import registered_algorithms
+    from safemeta.environments.registry import registered_envs
+
+    for title, entries in (
+        ("Algorithms", registered_algorithms()),
+        ("Environments", registered_envs()),
+    ):
+        table = Table(title=title, show_lines=False)
+        table.add_column("name", style="bold")
+        table.add_column("description")
+        for name, entry in entries.items():
+            table.add_row(name, entry.description)
+        console.print(table)
+
+
+@app.command("compare")
+def compare_command(
+    sweep: Annotated[str, typer.Argument(help="Sweep name (the experiment file's `name`).")],
+    tracking_uri: TrackingUri = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output folder (default: reports/SWEEP).")
+    ] = None,
+) -> None:
+    """Table of final return and violation rate (mean, 95% bootstrap CI) and learning curves."""
+    from safemeta.platform.tracking import resolve_tracking_uri
+
+    uri = resolve_tracking_uri(
+        tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlruns/mlflow.db"
+    )
+    try:
+        _print_comparison(sweep, uri, out or Path("reports") / sweep)
+    except LookupError as error:
+        error_console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+
+
+def _print_comparison(sweep: str, uri: str, out: Path) -> None:
+    from safemeta.platform.compare import HEADERS, compare_sweep, rows_as_text
+
+    report = compare_sweep(sweep, uri, out)
+    table = Table(title=f"Sweep {sweep}: final values, mean over seeds [95% bootstrap CI]")
+    for header in HEADERS:
+        table.add_column(header)
+    for cells in rows_as_text(report.rows):
+        table.add_row(*cells)
+    console.print(table)
+    console.print("written: " + ", ".join(str(p) for p in report.files))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

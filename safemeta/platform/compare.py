@@ -1,0 +1,272 @@
+"""Compare the trials of a sweep from MLflow: a Table II-shaped table and learning curves.
+
+Per environment × algorithm, the final value of each trial (its last logged iteration: windowed mean
+return and windowed violation rate over the last N episodes) is averaged over seeds, with a 95%
+percentile-bootstrap confidence interval of that mean.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+from safemeta.platform.cost_metrics import EPISODE_COST, EPISODE_RETURN, VIOLATION_RATE
+from safemeta.platform.files import write_bytes_atomic, write_text_atomic
+from safemeta.platform.tracking import TAG_KIND, TAG_PARENT, TAG_SWEEP
+
+TABLE_METRICS = (EPISODE_RETURN, VIOLATION_RATE, EPISODE_COST)
+CURVE_METRICS = (EPISODE_RETURN, EPISODE_COST, VIOLATION_RATE)
+BOOTSTRAP_SAMPLES = 10_000
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Mean over seeds and its 95% bootstrap confidence interval."""
+
+    mean: float
+    low: float
+    high: float
+    n: int
+
+    def __str__(self) -> str:
+        if self.n == 0:
+            return "–"
+        return f"{self.mean:.3g} [{self.low:.3g}, {self.high:.3g}]"
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    env: str
+    algorithm: str
+    seeds: tuple[int, ...]
+    failed: int
+    estimates: dict[str, Estimate]
+
+
+@dataclass
+class TrialCurves:
+    """One trial's identity and metric histories (``metric -> (env steps, values)``)."""
+
+    run_id: str
+    env: str
+    algorithm: str
+    seed: int
+    status: str
+    curves: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def final(self, metric: str) -> float | None:
+        steps_values = self.curves.get(metric)
+        if steps_values is None or len(steps_values[1]) == 0:
+            return None
+        return float(steps_values[1][-1])
+
+
+def bootstrap_ci(
+    values: Sequence[float], *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> Estimate:
+    """Mean and 95% percentile-bootstrap CI of the mean (a single value has a zero-width CI)."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        return Estimate(float("nan"), float("nan"), float("nan"), 0)
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, data.size, size=(samples, data.size))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return Estimate(float(data.mean()), float(low), float(high), int(data.size))
+
+
+def find_sweep(client: MlflowClient, sweep: str) -> tuple[str, str]:
+    """``(experiment_id, parent_run_id)`` of the newest sweep named ``sweep``."""
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(
+        experiments,
+        filter_string=f"tags.`{TAG_SWEEP}` = '{sweep}' and tags.`{TAG_KIND}` = 'sweep'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        raise LookupError(f"no sweep named {sweep!r} in {client.tracking_uri}")
+    return runs[0].info.experiment_id, runs[0].info.run_id
+
+
+def load_trials(client: MlflowClient, experiment_id: str, parent_run_id: str) -> list[TrialCurves]:
+    """All child runs of a sweep with their metric histories against env steps."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{TAG_PARENT}` = '{parent_run_id}'",
+        max_results=10_000,
+    )
+    trials = []
+    for run in runs:
+        curves = {}
+        for metric in CURVE_METRICS:
+            history = sorted(
+                client.get_metric_history(run.info.run_id, metric),
+                key=lambda m: (m.step, m.timestamp),
+            )
+            steps = np.array([m.step for m in history], dtype=np.float64)
+            values = np.array([m.value for m in history], dtype=np.float64)
+            curves[metric] = (steps, values)
+        trials.append(
+            TrialCurves(
+                run_id=run.info.run_id,
+                env=run.data.tags.get("env", "?"),
+                algorithm=run.data.tags.get("algorithm", "?"),
+                seed=int(run.data.tags.get("seed", -1)),
+                status=run.info.status,
+                curves=curves,
+            )
+        )
+    return trials
+
+
+def comparison_rows(trials: Sequence[TrialCurves]) -> list[ComparisonRow]:
+    """One row per env × algorithm over its finished trials (failed ones are counted apart)."""
+    groups: dict[tuple[str, str], list[TrialCurves]] = defaultdict(list)
+    for trial in trials:
+        groups[(trial.env, trial.algorithm)].append(trial)
+    rows = []
+    for (env, algorithm), members in sorted(groups.items()):
+        finished = [t for t in members if t.status == "FINISHED"]
+        estimates = {}
+        for metric in TABLE_METRICS:
+            finals = [v for t in finished if (v := t.final(metric)) is not None]
+            estimates[metric] = bootstrap_ci(finals)
+        rows.append(
+            ComparisonRow(
+                env=env,
+                algorithm=algorithm,
+                seeds=tuple(sorted(t.seed for t in finished)),
+                failed=len(members) - len(finished),
+                estimates=estimates,
+            )
+        )
+    return rows
+
+
+HEADERS = ("env", "algorithm", "seeds", "return", "violation rate", "episode cost", "failed")
+
+
+def rows_as_text(rows: Sequence[ComparisonRow]) -> list[list[str]]:
+    return [
+        [
+            r.env,
+            r.algorithm,
+            str(len(r.seeds)),
+            *(str(r.estimates[m]) for m in TABLE_METRICS),
+            str(r.failed),
+        ]
+        for r in rows
+    ]
+
+
+def to_markdown(rows: Sequence[ComparisonRow], title: str) -> str:
+    lines = [f"### {title}", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows_as_text(rows)]
+    lines += [
+        "",
+        "Final values (last iteration: mean over the last N episodes of each trial), "
+        "mean over seeds with 95% bootstrap CI.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows: Sequence[ComparisonRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["env", "algorithm", "seeds", "failed"]
+        + [f"{m}_{part}" for m in TABLE_METRICS for part in ("mean", "ci_low", "ci_high")]
+    )
+    for r in rows:
+        writer.writerow(
+            [r.env, r.algorithm, " ".join(map(str, r.seeds)), r.failed]
+            + [
+                f"{getattr(r.estimates[m], p):.6g}"
+                for m in TABLE_METRICS
+                for p in ("mean", "low", "high")
+            ]
+        )
+    return out.getvalue()
+
+
+def curve_band(
+    curves: Sequence[tuple[np.ndarray, np.ndarray]], points: int = 100
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Interpolate seeds on a common env-step grid; mean and 95% bootstrap band per point."""
+    usable = [(s, v) for s, v in curves if len(s) > 0]
+    end = min(s[-1] for s, _ in usable)
+    start = max(s[0] for s, _ in usable)
+    grid = np.linspace(start, end, points) if end > start else np.array([end])
+    stacked = np.stack([np.interp(grid, s, v) for s, v in usable])
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, len(usable), size=(1000, len(usable)))
+    means = stacked[picks].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5], axis=0)
+    return grid, stacked.mean(axis=0), low, high
+
+
+def plot_curves(trials: Sequence[TrialCurves], env: str, path: Path) -> None:
+    """PNG of return, cost and violation rate vs env steps; mean line + CI band per algorithm."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(CURVE_METRICS), figsize=(5 * len(CURVE_METRICS), 3.6))
+    by_algorithm: dict[str, list[TrialCurves]] = defaultdict(list)
+    for trial in trials:
+        if trial.env == env and trial.status == "FINISHED":
+            by_algorithm[trial.algorithm].append(trial)
+    for axis, metric in zip(axes, CURVE_METRICS, strict=True):
+        for algorithm, members in sorted(by_algorithm.items()):
+            curves = [t.curves[metric] for t in members if len(t.curves[metric][0])]
+            if not curves:
+                continue
+            grid, mean, low, high = curve_band(curves)
+            (line,) = axis.plot(grid, mean, label=f"{algorithm} (n={len(curves)})")
+            axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+        axis.set_xlabel("env steps")
+        axis.set_title(metric.replace("_", " "))
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(env)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: list[ComparisonRow]
+    markdown: str
+    files: list[Path]
+
+
+def compare_sweep(sweep: str, tracking_uri: str, out_dir: Path, *, plots: bool = True) -> Report:
+    """Build the comparison of ``sweep``; write CSV, Markdown and PNGs to ``out_dir`` and log them
+    as artifacts of the sweep's parent run."""
+    client = MlflowClient(tracking_uri=tracking_uri)
+    experiment_id, parent = find_sweep(client, sweep)
+    trials = load_trials(client, experiment_id, parent)
+    rows = comparison_rows(trials)
+    markdown = to_markdown(rows, f"Sweep {sweep}")
+    files = [out_dir / "comparison.md", out_dir / "comparison.csv"]
+    write_text_atomic(files[0], markdown)
+    write_text_atomic(files[1], to_csv(rows))
+    if plots:
+        for env in sorted({t.env for t in trials if t.status == "FINISHED"}):
+            path = out_dir / f"curves_{env}.png"
+            plot_curves(trials, env, path)
+            files.append(path)
+    for path in files:
+        client.log_artifact(parent, str(path), "comparison")
+    return Report(rows=rows, markdown=markdown, files=files)

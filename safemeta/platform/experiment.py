@@ -1,0 +1,198 @@
+"""Load an experiment file, check it against the registries, and expand it into trials."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from safemeta.algorithms.registry import ANY_ENV, get_algorithm_entry, registered_algorithms
+from safemeta.environments.registry import get_env_entry, registered_envs
+from safemeta.platform.schema import Experiment, format_location
+from safemeta.platform.trial import TrialSpec
+
+_UNION_TAGS = {"list[int]", "SeedRange"}
+
+
+class ExperimentError(ValueError):
+    """An experiment file with problems; ``problems`` holds one line per problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(problems))
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read, validate and registry-check an experiment file; ``ExperimentError`` lists problems."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentError(str(path), [f"(file): {path} does not exist"])
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ExperimentError(str(path), [f"(file): not valid YAML: {error}"]) from error
+    return validate_experiment(raw, source=str(path))
+
+
+def validate_experiment(raw: Any, source: str = "<experiment>") -> Experiment:
+    """Validate parsed YAML; schema problems first, then registry problems."""
+    if not isinstance(raw, Mapping):
+        raise ExperimentError(
+            source, ["(file): expected a mapping of fields (name, algorithms, …)"]
+        )
+    try:
+        experiment = Experiment.model_validate(raw)
+    except ValidationError as error:
+        raise ExperimentError(source, schema_problems(error, raw)) from None
+    problems = registry_problems(experiment)
+    if problems:
+        raise ExperimentError(source, problems)
+    return experiment
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: Any = Experiment
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    return model
+
+
+def schema_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[str]:
+    """One line per pydantic error: field, problem, bad value, what is allowed."""
+    seeds_is_mapping = isinstance(raw.get("seeds"), Mapping)
+    lines: list[str] = []
+    for item in error.errors():
+        loc = tuple(item["loc"])
+        tags = [p for p in loc if p in _UNION_TAGS]
+        if tags and (tags[0] == "SeedRange") != seeds_is_mapping:
+            continue  # the other branch of `seeds: list[int] | {count, start}`
+        loc = tuple(p for p in loc if p not in _UNION_TAGS)
+        where = format_location(loc)
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            parent = _model_at(loc[:-1])
+            allowed = ", ".join(parent.model_fields) if parent else "see the docs"
+            lines.append(f"{where}: unknown field; allowed fields: {allowed}")
+        elif kind == "missing":
+            lines.append(f"{where}: required field is missing")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {message} (got {item.get('input')!r})")
+    return lines or [str(error)]
+
+
+def _creator_parameters(creator: Any) -> tuple[set[str], bool]:
+    target = creator.__init__ if inspect.isclass(creator) else creator
+    parameters = list(inspect.signature(target).parameters.values())
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+    return {p.name for p in parameters if p.name != "self"}, open_ended
+
+
+def registry_problems(experiment: Experiment) -> list[str]:
+    """Names, presets, hyperparameters and env kwargs that the registries do not know."""
+    problems: list[str] = []
+    env_names = registered_envs()
+    for i, env in enumerate(experiment.environments):
+        where = f"environments[{i}]"
+        if env.name not in env_names:
+            problems.append(f"{where}.name: {_unknown(env.name, env_names, 'environment')}")
+            continue
+        entry = get_env_entry(env.name)
+        accepted, open_ended = _creator_parameters(entry.creator())
+        unknown = sorted(set(env.kwargs) - accepted)
+        if unknown and not open_ended:
+            problems.append(
+                f"{where}.kwargs: {', '.join(unknown)} not accepted by {env.name}; "
+                f"allowed: {', '.join(sorted(accepted)) or '(none)'}"
+            )
+    algorithm_names = registered_algorithms()
+    for i, algo in enumerate(experiment.algorithms):
+        where = f"algorithms[{i}]"
+        if algo.name not in algorithm_names:
+            problems.append(f"{where}.name: {_unknown(algo.name, algorithm_names, 'algorithm')}")
+            continue
+        entry = get_algorithm_entry(algo.name)
+        allowed = entry.hyperparameter_names()
+        unknown = sorted(set(algo.hyperparameters) - allowed)
+        if unknown:
+            problems.append(
+                f"{where}.hyperparameters: {', '.join(unknown)} not accepted by {algo.name}; "
+                f"allowed: {', '.join(sorted(allowed))}"
+            )
+        if algo.preset is not None:
+            presets = entry.presets()
+            if algo.preset not in presets:
+                choices = ", ".join(sorted(presets)) or "(this algorithm has none)"
+                problems.append(
+                    f"{where}.preset: unknown preset {algo.preset!r}; allowed: {choices}"
+                )
+                continue
+            preset = presets[algo.preset]
+            for env in experiment.environments:
+                if env.name not in preset and ANY_ENV not in preset:
+                    problems.append(
+                        f"{where}.preset: {algo.preset!r} has no values for {env.name}; "
+                        f"it covers: {', '.join(sorted(preset))}"
+                    )
+    return problems
+
+
+def _unknown(name: str, known: Mapping[str, Any], kind: str) -> str:
+    return f"unknown {kind} {name!r}; registered: {', '.join(sorted(known))}"
+
+
+def resolved_hyperparameters(experiment: Experiment, algorithm_index: int, env: str) -> dict:
+    """Preset values for ``env`` (or ``"*"``) overridden by the file's hyperparameters."""
+    algo = experiment.algorithms[algorithm_index]
+    values: dict[str, Any] = {}
+    if algo.preset is not None:
+        preset = get_algorithm_entry(algo.name).presets()[algo.preset]
+        values.update(preset.get(ANY_ENV, {}))
+        values.update(preset.get(env, {}))
+    values.update(algo.hyperparameters)
+    return values
+
+
+def expand_trials(experiment: Experiment) -> list[TrialSpec]:
+    """Algorithms × environments × seeds, in that nesting order."""
+    trials = []
+    for i, algo in enumerate(experiment.algorithms):
+        for env in experiment.environments:
+            for seed in experiment.seed_list:
+                trials.append(
+                    TrialSpec(
+                        sweep=experiment.name,
+                        trial_name=f"{algo.display_name}__{env.name}__seed{seed}",
+                        algorithm=algo.name,
+                        label=algo.display_name,
+                        env=env.name,
+                        env_kwargs=dict(env.kwargs),
+                        seed=seed,
+                        hyperparameters=resolved_hyperparameters(experiment, i, env.name),
+                        env_steps=experiment.budget.env_steps,
+                        imports=list(experiment.imports),
+                        env_runners=experiment.resources.env_runners,
+                        envs_per_env_runner=experiment.resources.envs_per_env_runner,
+                        cpus_per_trial=experiment.resources.cpus_per_trial,
+                        evaluation_episodes=experiment.evaluation.episodes,
+                        evaluation_every_iterations=experiment.evaluation.every_iterations,
+                        evaluation_deterministic=experiment.evaluation.deterministic,
+                        violation_window=experiment.metrics.violation_window,
+                    )
+                )
+    return trials

@@ -1,0 +1,125 @@
+"""Run a sweep: one ``tune.Tuner`` over algorithms × environments × seeds, tracked in MLflow."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+
+from safemeta.platform.experiment import expand_trials
+from safemeta.platform.progress import SweepProgress
+from safemeta.platform.schema import Experiment
+from safemeta.platform.tracking import MlflowSweepTracker, resolve_tracking_uri
+from safemeta.platform.trial import SafemetaTrial, TrialSpec
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What a finished (or interrupted) sweep left behind."""
+
+    sweep_dir: Path
+    tracking_uri: str
+    parent_run_id: str
+    finished: int
+    failed: int
+    total: int
+
+
+def sweep_dir(experiment: Experiment) -> Path:
+    """Tune's folder for this sweep."""
+    return Path(experiment.storage_path).resolve() / experiment.name
+
+
+def _trial_name(trial: Any) -> str:
+    return TrialSpec.model_validate(trial.config["trial"]).trial_name
+
+
+def ensure_ray(address: str | None = None) -> None:
+    """Connect to ``address`` (or ``RAY_ADDRESS``), or start the embedded local Ray."""
+    if ray.is_initialized():
+        return
+    # Trials import safemeta (and the file's `imports`) from the driver's working directory.
+    cwd = os.getcwd()
+    pythonpath = os.pathsep.join(p for p in (cwd, os.environ.get("PYTHONPATH", "")) if p)
+    runtime_env = (
+        None
+        if address or os.environ.get("RAY_ADDRESS")
+        else {"env_vars": {"PYTHONPATH": pythonpath}}
+    )
+    ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+
+
+def run_experiment(
+    experiment: Experiment,
+    *,
+    experiment_file_text: str,
+    resume: bool = False,
+    tracking_uri: str | None = None,
+    address: str | None = None,
+    progress_interval_s: float = 30.0,
+) -> SweepOutcome:
+    """Run (or resume) the sweep of ``experiment``; returns counts and where results are."""
+    directory = sweep_dir(experiment)
+    uri = resolve_tracking_uri(tracking_uri or experiment.tracking.mlflow_uri)
+    trials = expand_trials(experiment)
+    if resume and not tune.Tuner.can_restore(str(directory)):
+        raise FileNotFoundError(
+            f"nothing to resume at {directory}; run without --resume to start the sweep"
+        )
+    if not resume and directory.exists() and tune.Tuner.can_restore(str(directory)):
+        raise FileExistsError(
+            f"{directory} already holds sweep {experiment.name!r}; use --resume to continue it, "
+            "or change `name` (or delete the folder) to start afresh"
+        )
+    ensure_ray(address)
+    tracker = MlflowSweepTracker(
+        tracking_uri=uri,
+        experiment_name=experiment.experiment_name,
+        sweep=experiment.name,
+        sweep_dir=directory,
+        experiment_file_text=experiment_file_text,
+        log_checkpoints=experiment.tracking.log_checkpoints,
+    )
+    progress = SweepProgress(experiment.name, experiment.budget.env_steps, progress_interval_s)
+    if resume:
+        tuner = tune.Tuner.restore(
+            str(directory), trainable=SafemetaTrial, resume_unfinished=True, resume_errored=True
+        )
+        run_config = tuner._local_tuner.get_run_config()
+        run_config.callbacks = [tracker, progress]  # fresh ones: URI and terminal may differ
+    else:
+        tuner = tune.Tuner(
+            SafemetaTrial,
+            param_space={"trial": tune.grid_search([t.model_dump() for t in trials])},
+            tune_config=tune.TuneConfig(
+                max_concurrent_trials=experiment.resources.max_concurrent_trials,
+                trial_name_creator=_trial_name,
+                trial_dirname_creator=_trial_name,
+            ),
+            run_config=tune.RunConfig(
+                name=experiment.name,
+                storage_path=str(directory.parent),
+                checkpoint_config=tune.CheckpointConfig(
+                    checkpoint_frequency=experiment.checkpoints.every_iterations,
+                    num_to_keep=experiment.checkpoints.keep,
+                    checkpoint_at_end=True,
+                ),
+                failure_config=tune.FailureConfig(max_failures=experiment.fault_tolerance.retries),
+                callbacks=[tracker, progress],
+                verbose=0,
+            ),
+        )
+    grid = tuner.fit()
+    statuses = [r.error is None for r in grid]
+    return SweepOutcome(
+        sweep_dir=directory,
+        tracking_uri=uri,
+        parent_run_id=tracker.parent_run_id,
+        finished=sum(statuses),
+        failed=len(statuses) - sum(statuses),
+        total=len(trials),
+    )

@@ -1,0 +1,267 @@
+"""MLflow tracking of a sweep: one parent run per sweep, one child run per trial.
+
+The tracker is a Tune callback, so it runs in the driver only (one writer to a sqlite store). Child
+runs are found again by their ``safemeta.trial_id`` tag, so retries and ``--resume`` continue the
+same MLflow run instead of opening a new one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+from ray import tune
+
+from safemeta.platform.files import write_json_atomic
+from safemeta.platform.trial import ENV_STEPS, TrialSpec, build_algorithm_config
+
+TAG_SWEEP = "safemeta.sweep"
+TAG_KIND = "safemeta.kind"
+TAG_TRIAL_ID = "safemeta.trial_id"
+TAG_PARENT = "mlflow.parentRunId"
+TAG_RUN_NAME = "mlflow.runName"
+SWEEP_STATE_FILE = "safemeta_sweep.json"
+MAX_PARAM_LENGTH = 6000
+LOGGED_RESULT_SECTIONS = ("learners",)  # besides result["safemeta"], algorithm-reported values
+SKIPPED_METRIC_PARTS = ("timer", "throughput", "connector")  # RLlib's internals, not results
+
+
+def resolve_tracking_uri(uri: str, base: Path | None = None) -> str:
+    """Make a relative ``sqlite:///`` path absolute (against ``base`` or the cwd); make its dir."""
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and not uri.startswith(prefix + "/"):
+        path = ((base or Path.cwd()) / uri[len(prefix) :]).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    if uri.startswith(prefix):
+        Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+    return uri
+
+
+def git_commit(cwd: Path | None = None) -> str:
+    """The checked-out commit (``+dirty`` with uncommitted changes), or ``unknown``."""
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return sha + ("+dirty" if dirty else "")
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Nested mappings -> ``("a/b/c", value)`` pairs."""
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            yield from flatten(value, name + "/")
+        else:
+            yield name, value
+
+
+def numeric_metrics(result: Mapping[str, Any]) -> dict[str, float]:
+    """Canonical ``result["safemeta"]`` metrics under their names, plus numeric learner values."""
+    metrics = {k: float(v) for k, v in result.get("safemeta", {}).items()}
+    for section in LOGGED_RESULT_SECTIONS:
+        for key, value in flatten(result.get(section, {}), section + "/"):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            if any(part in key for part in SKIPPED_METRIC_PARTS):
+                continue
+            if math.isfinite(value):
+                metrics[key] = float(value)
+    return metrics
+
+
+def trial_params(spec: TrialSpec) -> dict[str, str]:
+    """Flattened trial spec and full RLlib config, as MLflow params."""
+    params: dict[str, str] = {}
+    for key, value in flatten(spec.model_dump()):
+        params[f"trial/{key}"] = json.dumps(value) if not isinstance(value, str) else value
+    try:
+        config = build_algorithm_config(spec).to_dict()
+    except Exception as error:  # the trial itself will report it; params stay partial
+        params["config/error"] = repr(error)
+    else:
+        for key, value in flatten(config, "config/"):
+            if callable(value) or isinstance(value, type):
+                value = getattr(value, "__qualname__", repr(value))
+            params[key] = str(value)
+    return {k[:250]: v[:MAX_PARAM_LENGTH] for k, v in params.items()}
+
+
+class MlflowSweepTracker(tune.Callback):
+    """Records a sweep in MLflow: params, per-iteration metrics, tags, checkpoints, failures."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment_name: str,
+        sweep: str,
+        sweep_dir: Path,
+        experiment_file_text: str,
+        log_checkpoints: str = "final",
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self.sweep = sweep
+        self.sweep_dir = Path(sweep_dir)
+        self.experiment_file_text = experiment_file_text
+        self.log_checkpoints = log_checkpoints
+        self.commit = git_commit()
+        self.safemeta_commit = git_commit(Path(__file__).resolve().parent)
+        self._client: MlflowClient | None = None
+        self._experiment_id = ""
+        self.parent_run_id = ""
+        self._runs: dict[str, str] = {}
+        self._checkpoints: dict[str, str] = {}
+        self.failed_trials = 0
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the sweep state
+        return {**self.__dict__, "_client": None, "_runs": {}, "_checkpoints": {}}
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = MlflowClient(tracking_uri=self.tracking_uri)
+        return self._client
+
+    def setup(self, **info: Any) -> None:
+        experiment = self.client.get_experiment_by_name(self.experiment_name)
+        self._experiment_id = (
+            experiment.experiment_id
+            if experiment is not None
+            else self.client.create_experiment(self.experiment_name)
+        )
+        state_file = self.sweep_dir / SWEEP_STATE_FILE
+        if state_file.exists():
+            self.parent_run_id = json.loads(state_file.read_text())["parent_run_id"]
+            self.client.update_run(self.parent_run_id, status="RUNNING")
+            return
+        parent = self.client.create_run(
+            self._experiment_id,
+            run_name=self.sweep,
+            tags={
+                TAG_SWEEP: self.sweep,
+                TAG_KIND: "sweep",
+                "git_commit": self.commit,
+                "safemeta_commit": self.safemeta_commit,
+            },
+        )
+        self.parent_run_id = parent.info.run_id
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "experiment.yaml"
+            path.write_text(self.experiment_file_text)
+            self.client.log_artifact(self.parent_run_id, str(path))
+        write_json_atomic(
+            state_file,
+            {"parent_run_id": self.parent_run_id, "experiment_id": self._experiment_id},
+        )
+
+    def _run_for(self, trial: Any) -> str:
+        if trial.trial_id in self._runs:
+            return self._runs[trial.trial_id]
+        found = self.client.search_runs(
+            [self._experiment_id],
+            filter_string=f"tags.`{TAG_TRIAL_ID}` = '{trial.trial_id}' "
+            f"and tags.`{TAG_PARENT}` = '{self.parent_run_id}'",
+        )
+        if found:
+            run_id = found[0].info.run_id
+            self.client.update_run(run_id, status="RUNNING")
+        else:
+            spec = TrialSpec.model_validate(trial.config["trial"])
+            tags = {
+                TAG_PARENT: self.parent_run_id,
+                TAG_SWEEP: self.sweep,
+                TAG_KIND: "trial",
+                TAG_TRIAL_ID: trial.trial_id,
+                TAG_RUN_NAME: spec.trial_name,
+                "algorithm": spec.label,
+                "algorithm_name": spec.algorithm,
+                "env": spec.env,
+                "seed": str(spec.seed),
+                "git_commit": self.commit,
+                "safemeta_commit": self.safemeta_commit,
+            }
+            run_id = self.client.create_run(
+                self._experiment_id, run_name=spec.trial_name, tags=tags
+            ).info.run_id
+            params = [Param(k, v) for k, v in trial_params(spec).items()]
+            for start in range(0, len(params), 100):
+                self.client.log_batch(run_id, params=params[start : start + 100])
+        self._runs[trial.trial_id] = run_id
+        return run_id
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._run_for(trial)
+
+    def on_trial_result(
+        self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+    ) -> None:
+        run_id = self._run_for(trial)
+        step = int(result.get("safemeta", {}).get(ENV_STEPS, result.get("training_iteration", 0)))
+        timestamp = int(result.get("timestamp", 0) * 1000)
+        metrics = [Metric(k, v, timestamp, step) for k, v in numeric_metrics(result).items()]
+        metrics.append(Metric("training_iteration", result["training_iteration"], timestamp, step))
+        for start in range(0, len(metrics), 1000):
+            self.client.log_batch(run_id, metrics=metrics[start : start + 1000])
+
+    def on_checkpoint(
+        self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any
+    ) -> None:
+        self._checkpoints[trial.trial_id] = checkpoint.path
+        if self.log_checkpoints == "all":
+            name = Path(checkpoint.path).name
+            self.client.log_artifacts(self._run_for(trial), checkpoint.path, f"checkpoints/{name}")
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        run_id = self._run_for(trial)
+        path = self._checkpoints.get(trial.trial_id)
+        if path is None and trial.checkpoint is not None:
+            path = trial.checkpoint.path
+        if self.log_checkpoints in ("final", "all") and path is not None:
+            self.client.log_artifacts(run_id, path, "checkpoint")
+            self.client.set_tag(run_id, "checkpoint_path", path)
+        self.client.set_terminated(run_id, status="FINISHED")
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        run_id = self._run_for(trial)
+        self.client.log_batch(run_id, tags=[RunTag("retries", str(trial.num_failures))])
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        run_id = self._run_for(trial)
+        self.failed_trials += 1
+        error_file = Path(trial.local_path or "") / "error.txt"
+        text = error_file.read_text() if error_file.is_file() else "no traceback was saved by Tune"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "traceback.txt"
+            path.write_text(text)
+            self.client.log_artifact(run_id, str(path))
+        self.client.set_tag(run_id, "error", text.strip().splitlines()[-1][:500] if text else "")
+        self.client.set_terminated(run_id, status="FAILED")
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        errored = sum(1 for trial in trials if trial.status == "ERROR")
+        finished = sum(1 for trial in trials if trial.status == "TERMINATED")
+        self.client.log_batch(
+            self.parent_run_id,
+            tags=[RunTag("trials_finished", str(finished)), RunTag("trials_failed", str(errored))],
+        )
+        unfinished = finished + errored < len(trials)
+        status = "KILLED" if unfinished else "FAILED" if errored == len(trials) else "FINISHED"
+        self.client.set_terminated(self.parent_run_id, status=status)
