@@ -6,12 +6,13 @@ wall-mounted sliding cabinet (``franka_drawer_scene``). Each episode starts with
 open by U(0.30, 0.40) m and the arm at Franka Kitchen's home posture plus U(±0.02) rad noise.
 
 Actions are seven joint-velocity commands in [-1, 1] × ``max_joint_speed``, integrated into the
-targets of the arm's position servos (40 × 2 ms substeps, 12.5 Hz as in Franka Kitchen; unlike
-Franka Kitchen's ``q + q̇·dt`` the target is kept between steps, so a zero action holds the posture
-instead of sagging, and it stays within ``MAX_TARGET_LAG`` of the joints). The fingers stay closed. Observation (22): arm joint positions (7) and velocities (7),
-end-effector position (3), handle position (3), door opening and its rate (2).
+targets of the arm's position servos (40 × 2 ms substeps, 12.5 Hz, as in Franka Kitchen). Unlike
+Franka Kitchen's ``q + q̇·dt`` the target persists between steps, so a zero action holds the
+posture instead of sagging; it stays within ``MAX_TARGET_LAG`` of the joints. The fingers stay
+closed. Observation (22): arm joint positions (7) and velocities (7), end-effector position (3),
+handle position (3), door opening and its rate (2).
 
-Reward: ``progress_weight · (previous opening − opening) + success_bonus · [opening < closed_within]``.
+Reward: ``progress_weight·(previous opening − opening) + success_bonus·[opening < closed_within]``.
 Cost: 1 when the end-effector site is inside the red forbidden box.
 """
 
