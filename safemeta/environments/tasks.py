@@ -1,8 +1,8 @@
 """Tasks and task distributions shared by every environment family.
 
-A *task* is a full parameter set of an environment (layout, object counts, sizes, cost limit); an env
-that supports tasks offers ``set_task(task)`` / ``get_task()`` and switches between episodes. A
-*task distribution* samples tasks for meta-training (``split="train"``) and meta-testing
+A *task* is a full parameter set of an environment (layout, object counts, sizes, cost limit); an
+env that supports tasks offers ``set_task(task)`` / ``get_task()`` and switches between episodes.
+A *task distribution* samples tasks for meta-training (``split="train"``) and meta-testing
 (``split="test"``); the two splits are disjoint by construction.
 """
 
@@ -49,7 +49,7 @@ class TaskDistribution(ABC):
     """A distribution over tasks of one registered environment, with train and test splits."""
 
     env_name: str
-    """Registered environment name the sampled tasks are meant for (``safemeta.environments.make``)."""
+    """Registered name of the env the tasks are for (``safemeta.environments.make(env_name)``)."""
 
     @abstractmethod
     def sample_tasks(

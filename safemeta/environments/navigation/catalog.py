@@ -1,4 +1,4 @@
-"""Registrations of the safe-navigation tasks (``Safety{Point|Car}{Circle|Goal|Button}{0|1|2}-v0``)."""
+"""Registrations of the navigation tasks: ``Safety{Point|Car}{Circle|Goal|Button}{0|1|2}-v0``."""
 
 from safemeta.environments.registry import register_env
 
@@ -29,7 +29,7 @@ for _robot in ("point", "car"):
 register_env(
     "SafetyCarCircleHazard-v0",
     _ENTRY,
-    "Car: circle reward, sigwalls at x = ±1.125 and 4 hazards of size 0.12 (cost); Meta-CPO's task.",
+    "Car: circle reward, sigwalls at x = ±1.125, 4 hazards of size 0.12 (cost); Meta-CPO's task.",
     robot="car",
     kind="circle_hazard",
 )

@@ -1,4 +1,4 @@
-"""The safe-navigation environment: Point/Car × Goal/Button/Circle (``shared/specs/safe_navigation.md``).
+"""The safe-navigation env: Point/Car × Goal/Button/Circle (``shared/specs/safe_navigation.md``).
 
 Rendering (``render_mode="rgb_array"``) is offscreen MuJoCo; on a machine without a display set
 ``MUJOCO_GL=egl`` (GPU or Mesa EGL) or ``MUJOCO_GL=osmesa`` (software) before importing mujoco.
@@ -6,6 +6,7 @@ Rendering (``render_mode="rgb_array"``) is offscreen MuJoCo; on a machine withou
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from collections import OrderedDict
@@ -37,10 +38,10 @@ _MODEL_CACHE_SIZE = 8
 class SafeNavigationEnv(gym.Env):
     """A Safety-Gymnasium navigation task on MuJoCo, with switchable tasks and fast resets.
 
-    Step ``info`` holds ``cost`` (0/1), ``cost_sum`` (same value) and one 0/1 ``cost_<source>`` per
-    active source (``cost_hazards``, ``cost_vases_contact``, ``cost_vases_velocity``,
-    ``cost_buttons``, ``cost_gremlins``, ``cost_out_of_boundary``), plus ``goal_met=True`` on success
-    steps. The episode is truncated after ``task.max_episode_steps`` steps.
+    Step ``info`` holds ``cost`` (0/1), ``cost_sum`` (same value) and one 0/1 ``cost_<source>``
+    per active source (``cost_hazards``, ``cost_vases_contact``, ``cost_vases_velocity``,
+    ``cost_buttons``, ``cost_gremlins``, ``cost_out_of_boundary``), plus ``goal_met=True`` on
+    success steps. The episode is truncated after ``task.max_episode_steps`` steps.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}  # noqa: RUF012
@@ -101,8 +102,8 @@ class SafeNavigationEnv(gym.Env):
         return self._next_task if self._next_task is not None else self._task
 
     def physics_reference(self) -> tuple[mujoco.MjModel, mujoco.MjData, int]:
-        """(model, a copy of the data to step, substeps per env step) for throughput baselines."""
-        return self._physics.model, mujoco.MjData(self._physics.model), SUBSTEPS
+        """(model, a copy of the current data to step, substeps per env step) for benchmarks."""
+        return self._physics.model, copy.copy(self._physics.data), SUBSTEPS
 
     @property
     def physics(self) -> NavPhysics:
@@ -128,14 +129,22 @@ class SafeNavigationEnv(gym.Env):
                                              task.lidar_blocks]).astype(np.intp)
         self._lidar = PseudoLidar([len(self._block_bodies(n)) for n in task.lidar_blocks],
                                   task.lidar_max_dist)
-        self._goal_row = (sum(len(self._block_bodies(n)) for n in task.lidar_blocks[
-            :task.lidar_blocks.index("goal")]) if "goal" in task.lidar_blocks else -1)
+        rows: dict[str, slice] = {}
+        start = 0
+        for name in task.lidar_blocks:
+            rows[name] = slice(start, start + len(self._block_bodies(name)))
+            start = rows[name].stop
+        self._goal_row = rows["goal"].start if "goal" in rows else -1
+        self._hazard_rows = rows.get("hazards", slice(0, 0))
         offset = self.robot.sensor_dim
-        self._block_slices = {name: slice(offset + i * NUM_BINS, offset + (i + 1) * NUM_BINS)
-                              for i, name in enumerate(task.lidar_blocks)}
+        blocks = {name: slice(offset + i * NUM_BINS, offset + (i + 1) * NUM_BINS)
+                  for i, name in enumerate(task.lidar_blocks)}
+        self._buttons_slice = blocks.get("buttons")
+        self._goal_slice = blocks.get("goal")
+        self._obs_dim = offset + NUM_BINS * len(task.lidar_blocks)
+        self._ball_mat = np.zeros(9)
         self._needs_contacts = (task.kind == "button" or task.num_gremlins > 0
                                 or (task.num_vases > 0 and task.vases_constrained))
-        self._hazard_xy = np.zeros((task.num_hazards, 2))
         self._agent_xy = p.data.xpos[p.agent_body, :2]
         self._agent_rot = p.data.xmat[p.agent_body]
 
@@ -157,7 +166,10 @@ class SafeNavigationEnv(gym.Env):
     ) -> tuple[np.ndarray, dict[str, Any]]:
         """Start an episode; ``reset(seed=s)`` reproduces layout and trajectory exactly.
 
-        ``options={"task": NavTask}`` switches the task first (same as ``set_task``).
+        The layout RNG and the episode RNG (goal respawns, button picks) are separate streams, so
+        the next layout never depends on the previous episode's length. A task with a
+        ``layout_seed`` has the same layout every episode. ``options={"task": task}`` is
+        ``set_task(task)`` before resetting.
         """
         super().reset(seed=seed)
         if options and "task" in options:
@@ -175,70 +187,74 @@ class SafeNavigationEnv(gym.Env):
                       else np.random.default_rng(task.layout_seed))
         layout = sample_layout(task, layout_rng)
         self._layout = layout
-        p = self._physics
-        p.place(task, layout)
-        self._hazard_xy = layout.hazards_xy.copy()
+        self._physics.place(task, layout)
         self._goal_xy = layout.goal_xy.copy()
         self._goal_button = layout.goal_button
         self._button_timer = 0
         self._steps = 0
+        obs = np.empty(self._obs_dim)
+        self._sense(obs)
         self._last_dist = self._goal_distance()
+        self._finish_observation(obs)
         self._needs_reset = False
-        return self._observation(), {}
+        return obs, {}
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Advance 10 substeps; reward, 0/1 cost in ``info["cost"]``, goal respawn (spec §6)."""
         if self._needs_reset:
             raise RuntimeError("call reset() before step() (and after an episode ends)")
         task = self._task
         p = self._physics
-        p.advance(np.clip(action, -1.0, 1.0))
+        p.advance(action)  # MuJoCo clamps ctrl to ctrlrange [-1, 1]
         contacts = p.agent_contacts() if self._needs_contacts else None
+        obs = np.empty(self._obs_dim)
+        self._sense(obs)
 
-        # reward
         goal_met = False
         if task.kind == "circle":
             reward = self._circle_reward()
         else:
-            dist = self._goal_distance()
+            dist = float(self._lidar.distances[self._goal_row])
             reward = self._last_dist - dist
             self._last_dist = dist
             if task.kind == "goal":
                 goal_met = dist <= task.goal_size
             else:
-                tags = p.geom_tag[contacts]
-                goal_met = bool(np.any((tags == TAG_BUTTON)
-                                       & (p.geom_index[contacts] == self._goal_button)))
+                tags, index = contacts
+                goal_met = bool(((tags == TAG_BUTTON) & (index == self._goal_button)).any())
             if goal_met:
                 reward += 1.0
         if not -REWARD_CLIP < reward < REWARD_CLIP:
             warnings.warn(f"reward {reward} clipped to ±{REWARD_CLIP}", stacklevel=2)
-            reward = float(np.clip(reward, -REWARD_CLIP, REWARD_CLIP))
+            reward = min(max(reward, -REWARD_CLIP), REWARD_CLIP)
 
-        # cost
         info = self._costs(contacts)
         cost = info["cost"]
-        self._button_timer = max(self._button_timer - 1, 0)
+        if self._button_timer:
+            self._button_timer -= 1
 
         terminated = False
         if goal_met:
             info["goal_met"] = True
             terminated = not self._next_goal()
+            self._sense(obs)
+        self._finish_observation(obs)
         self._steps += 1
         if self.terminate_on_violation and cost > 0:
             terminated = True
         truncated = self._steps >= task.max_episode_steps and not terminated
         self._needs_reset = terminated or truncated
-        return self._observation(), float(reward), terminated, truncated, info
+        return obs, float(reward), terminated, truncated, info
 
     # -- pieces of a step ----------------------------------------------------------------------
 
     def _goal_distance(self) -> float:
-        if self._task.kind == "circle":
+        if self._goal_row < 0:
             return 0.0
-        a = self._agent_xy
-        return math.hypot(self._goal_xy[0] - a[0], self._goal_xy[1] - a[1])
+        return float(self._lidar.distances[self._goal_row])
 
     def _circle_reward(self) -> float:
+        """0.1·[(−u·y + v·x)/r] / (1 + |r − r_c|); counter-clockwise is positive."""
         p = self._physics
         x, y = self._agent_xy
         u, v = p.data.qvel[p.agent_dof:p.agent_dof + 2]
@@ -247,32 +263,32 @@ class SafeNavigationEnv(gym.Env):
             return 0.0
         return 0.1 * ((-u * y + v * x) / radius) / (1.0 + abs(radius - self._task.circle_radius))
 
-    def _costs(self, contacts: np.ndarray | None) -> dict[str, Any]:
+    def _costs(self, contacts: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
         """Per-source 0/1 costs (spec §5) and their indicator sum ``cost``."""
         task, p = self._task, self._physics
         info: dict[str, Any] = {}
+        tags, index = contacts if contacts is not None else (None, None)
         if task.num_hazards:
-            rel = self._hazard_xy - self._agent_xy
-            info["cost_hazards"] = float(np.any(rel[:, 0] ** 2 + rel[:, 1] ** 2
-                                                < task.hazard_size ** 2))
+            nearest = self._lidar.distances[self._hazard_rows].min()
+            info["cost_hazards"] = float(nearest < task.hazard_size)
         if task.num_vases and task.vases_constrained:
-            info["cost_vases_contact"] = float(np.any(p.geom_tag[contacts] == TAG_VASE))
-            speed2 = p.data.qvel[p.vase_linvel].reshape(-1, 3)
-            info["cost_vases_velocity"] = float(np.any((speed2 ** 2).sum(1) >= 1e-8))
+            info["cost_vases_contact"] = float((tags == TAG_VASE).any())
+            velocity = p.data.qvel[p.vase_linvel]
+            info["cost_vases_velocity"] = float(
+                ((velocity * velocity).reshape(-1, 3).sum(1) >= 1e-8).any())
         if task.kind == "button" and task.buttons_constrained:
             hit = 0.0
             if self._button_timer == 0:
-                touched = contacts[p.geom_tag[contacts] == TAG_BUTTON]
-                hit = float(np.any(p.geom_index[touched] != self._goal_button))
+                hit = float(((tags == TAG_BUTTON) & (index != self._goal_button)).any())
             info["cost_buttons"] = hit
         if task.num_gremlins:
-            info["cost_gremlins"] = float(np.any(p.geom_tag[contacts] == TAG_GREMLIN))
+            info["cost_gremlins"] = float((tags == TAG_GREMLIN).any())
         if task.walls:
             x, y = self._agent_xy
             out = abs(x) > task.wall_distance or (task.walls == "xy" and
                                                   abs(y) > task.wall_distance)
             info["cost_out_of_boundary"] = float(out)
-        cost = float(any(value > 0 for value in info.values()))
+        cost = 1.0 if any(info.values()) else 0.0
         info["cost_sum"] = cost
         info["cost"] = cost
         return info
@@ -287,10 +303,10 @@ class SafeNavigationEnv(gym.Env):
             self._goal_xy = p.model.body_pos[p.button_bodies[self._goal_button], :2].copy()
         else:
             d = p.data
-            entries = [self._agent_xy[None].copy(), self._hazard_xy,
+            entries = [self._agent_xy[None], d.xpos[p.hazard_bodies, :2],
                        d.xpos[p.vase_bodies, :2], d.xpos[p.button_bodies, :2]]
-            keepouts = [np.array([task.agent_keepout]), np.full(task.num_hazards,
-                                                                task.hazard_keepout),
+            keepouts = [np.array([task.agent_keepout]),
+                        np.full(task.num_hazards, task.hazard_keepout),
                         np.full(task.num_vases, task.vase_keepout),
                         np.full(task.num_buttons, task.button_keepout)]
             found = respawn_goal(task, np.concatenate(entries), np.concatenate(keepouts), rng)
@@ -298,28 +314,34 @@ class SafeNavigationEnv(gym.Env):
                 return False
             self._goal_xy = found
         p.move_goal(self._goal_xy)
+        self._sense_lidar_only()
         self._last_dist = self._goal_distance()
         return True
 
-    def _observation(self) -> np.ndarray:
-        p = self._physics
-        d = p.data
-        obs = np.empty(self.observation_space.shape[0])
+    def _sense(self, obs: np.ndarray) -> None:
+        """Sensors and lidar into ``obs`` (distances kept in ``self._lidar.distances``)."""
+        d = self._physics.data
         obs[:12] = d.sensordata[:12]
         if self.robot.ball_sensors:
             obs[12:15] = d.sensordata[12:15]
-            mat = np.empty(9)
-            mujoco.mju_quat2Mat(mat, d.sensordata[15:19])
-            obs[15:24] = mat
-        rel = d.xpos[self._lidar_bodies, :2] - self._agent_xy
-        if self._goal_row >= 0:
-            rel[self._goal_row] = self._goal_xy - self._agent_xy
-        obs[self.robot.sensor_dim:] = self._lidar(rel, self._agent_rot.reshape(3, 3))
-        if self._button_timer and "buttons" in self._block_slices:
-            obs[self._block_slices["buttons"]] = 0.0
-        if self._task.hide_goal_lidar and "goal" in self._block_slices:
-            obs[self._block_slices["goal"]] = 0.0
-        return obs
+            mujoco.mju_quat2Mat(self._ball_mat, d.sensordata[15:19])
+            obs[15:24] = self._ball_mat
+        rel = d.xpos[self._lidar_bodies, :2]
+        rel -= self._agent_xy
+        self._lidar(rel, self._agent_rot.reshape(3, 3), obs[self.robot.sensor_dim:])
+
+    def _sense_lidar_only(self) -> None:
+        rel = self._physics.data.xpos[self._lidar_bodies, :2]
+        rel -= self._agent_xy
+        self._lidar(rel, self._agent_rot.reshape(3, 3), np.empty(self._obs_dim -
+                                                                 self.robot.sensor_dim))
+
+    def _finish_observation(self, obs: np.ndarray) -> None:
+        """Blank the button lidar while the button timer runs, and a hidden goal lidar."""
+        if self._button_timer and self._buttons_slice is not None:
+            obs[self._buttons_slice] = 0.0
+        if self._task.hide_goal_lidar and self._goal_slice is not None:
+            obs[self._goal_slice] = 0.0
 
     # -- rendering -----------------------------------------------------------------------------
 

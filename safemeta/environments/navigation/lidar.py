@@ -23,30 +23,43 @@ class PseudoLidar:
         self.num_groups = len(group_sizes)
         self.num_objects = int(sum(group_sizes))
         self._starts = np.concatenate([[0], np.cumsum(group_sizes)[:-1]]).astype(np.intp)
-        self._rows = np.arange(self.num_objects)
-        self._grid = np.zeros((self.num_objects, NUM_BINS))
+        self._row_offsets = np.arange(self.num_objects) * NUM_BINS
+        # Bin lookups over 0..16: index 16 (θ rounded up to exactly 2π) is bin 0.
+        self._this = np.arange(NUM_BINS + 1) % NUM_BINS
+        self._next = (np.arange(NUM_BINS + 1) + 1) % NUM_BINS
+        self._prev = (np.arange(NUM_BINS + 1) - 1) % NUM_BINS
+        self._grid = np.zeros(self.num_objects * NUM_BINS)
+        self.distances = np.zeros(self.num_objects)
+        """Agent-to-object xy distances of the last call."""
 
-    def __call__(self, rel_xy: np.ndarray, rot: np.ndarray) -> np.ndarray:
-        """Lidar blocks, shape (groups·16,), for world offsets ``rel_xy`` (N×2) of every object.
+    def __call__(self, rel_xy: np.ndarray, rot: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write the lidar blocks (groups·16) for world offsets ``rel_xy`` (N×2) into ``out``.
 
-        ``rot`` is the agent's 3×3 world rotation matrix (body xmat); the egocentric vector is
-        Rᵀ·[dx, dy, 0].
+        ``rot`` is the agent's world rotation matrix (body xmat, 3×3); the egocentric vector is
+        Rᵀ·[dx, dy, 0]. Also stores the distances in :attr:`distances`.
         """
         ego = rel_xy @ rot[:2, :2]
-        dist = np.sqrt(ego[:, 0] ** 2 + ego[:, 1] ** 2)
-        theta = np.arctan2(ego[:, 1], ego[:, 0]) % (2.0 * np.pi)
-        scaled = theta / _BIN_WIDTH
+        x = ego[:, 0]
+        y = ego[:, 1]
+        dist = np.hypot(x, y, out=self.distances)
+        scaled = np.arctan2(y, x)
+        scaled *= 1.0 / _BIN_WIDTH
+        scaled %= NUM_BINS
         bins = scaled.astype(np.intp)
-        np.minimum(bins, NUM_BINS - 1, out=bins)
         alpha = scaled - bins
-        sensed = np.maximum(self.max_dist - dist, 0.0) / self.max_dist
+        sensed = dist * (-1.0 / self.max_dist)
+        sensed += 1.0
+        np.maximum(sensed, 0.0, out=sensed)
         grid = self._grid
         grid.fill(0.0)
-        rows = self._rows
-        grid[rows, (bins - 1) % NUM_BINS] = (1.0 - alpha) * sensed
-        grid[rows, (bins + 1) % NUM_BINS] = alpha * sensed
-        grid[rows, bins] = sensed
-        return np.maximum.reduceat(grid, self._starts, axis=0).ravel()
+        rows = self._row_offsets
+        alpha *= sensed
+        grid[rows + self._prev[bins]] = sensed - alpha
+        grid[rows + self._next[bins]] = alpha
+        grid[rows + self._this[bins]] = sensed
+        np.maximum.reduceat(grid.reshape(self.num_objects, NUM_BINS), self._starts, axis=0,
+                            out=out.reshape(self.num_groups, NUM_BINS))
+        return out
 
 
 def lidar_reference(rel_xy: np.ndarray, rot: np.ndarray, max_dist: float) -> np.ndarray:

@@ -23,6 +23,9 @@ SUBSTEPS = 10
 TAG_OTHER, TAG_AGENT, TAG_VASE, TAG_BUTTON, TAG_GREMLIN = 0, 1, 2, 3, 4
 
 
+_NO_CONTACTS = (np.zeros(0, np.int8), np.zeros(0, np.intp))
+
+
 def yaw_quat(yaw: float) -> tuple[float, float, float, float]:
     """Quaternion (w, x, y, z) of a rotation by ``yaw`` about +z."""
     return (math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2))
@@ -87,8 +90,19 @@ class NavPhysics:
                 g = geom(f"{prefix}{i}")
                 self.geom_tag[g] = tag
                 self.geom_index[g] = i
+        # Contact lookups: for a geom pair with exactly one agent geom, the other geom's tag/index.
+        agent = self.geom_tag == TAG_AGENT
+        self.pair_tag = np.zeros((m.ngeom, m.ngeom), np.int8)
+        self.pair_index = np.full((m.ngeom, m.ngeom), -1, np.intp)
+        for g in np.flatnonzero(~agent):
+            self.pair_tag[agent, g] = self.pair_tag[g, agent] = self.geom_tag[g]
+            self.pair_index[agent, g] = self.pair_index[g, agent] = self.geom_index[g]
         self.ball_qvel = dof_adr("rear") if robot.ball_sensors else -1
         self.gremlin_xy = np.zeros((s.num_gremlins, 2))
+        self.travel = 0.0
+        self._substep_index = np.arange(SUBSTEPS, dtype=float)
+        if m.nmocap != s.num_gremlins:
+            raise RuntimeError("only gremlins may be mocap bodies")
 
     # -- placing a layout ----------------------------------------------------------------------
 
@@ -149,36 +163,46 @@ class NavPhysics:
     # -- stepping ------------------------------------------------------------------------------
 
     def set_gremlin_targets(self) -> None:
-        """Mocap targets (x + t·sin t, y + t·cos t, 2·size) for travel t at the current time."""
-        t = self.data.time
-        target = self.data.mocap_pos[self.gremlin_mocap]
-        target[:, 0] = self.gremlin_xy[:, 0] + self.travel * math.sin(t)
-        target[:, 1] = self.gremlin_xy[:, 1] + self.travel * math.cos(t)
-        target[:, 2] = 2.0 * self.structure.gremlin_size
-        self.data.mocap_pos[self.gremlin_mocap] = target
+        """Mocap targets (x + l·sin t, y + l·cos t, 2·size) for travel l at the current time."""
+        self.data.mocap_pos[:] = self._gremlin_targets(np.array([self.data.time]))[0]
+
+    def _gremlin_targets(self, times: np.ndarray) -> np.ndarray:
+        """Targets for every gremlin at each time, shape (len(times), gremlins, 3)."""
+        out = np.empty((len(times), len(self.gremlin_mocap), 3))
+        out[:, :, 0] = self.gremlin_xy[:, 0] + self.travel * np.sin(times)[:, None]
+        out[:, :, 1] = self.gremlin_xy[:, 1] + self.travel * np.cos(times)[:, None]
+        out[:, :, 2] = 2.0 * self.structure.gremlin_size
+        return out[:, np.argsort(self.gremlin_mocap)]
 
     def advance(self, ctrl: np.ndarray) -> None:
-        """Write ``ctrl``, run the substeps (gremlin targets before each), then ``mj_forward``."""
+        """Write ``ctrl``, run the substeps (gremlin targets before each), then ``mj_forward``.
+
+        Without gremlins the first substep is ``mj_step2``: position and velocity stages of the
+        state are unchanged since the last ``mj_forward`` (only ``ctrl`` changed), so this equals a
+        full ``mj_step`` and saves one collision/kinematics pass per env step.
+        """
         m, d = self.model, self.data
         d.ctrl[:] = ctrl
         if len(self.gremlin_mocap):
-            for _ in range(SUBSTEPS):
-                self.set_gremlin_targets()
+            times = d.time + m.opt.timestep * self._substep_index
+            targets = self._gremlin_targets(times)
+            mocap = d.mocap_pos
+            for k in range(SUBSTEPS):
+                mocap[:] = targets[k]
                 mujoco.mj_step(m, d)
         else:
-            mujoco.mj_step(m, d, SUBSTEPS)
+            mujoco.mj_step2(m, d)
+            mujoco.mj_step(m, d, SUBSTEPS - 1)
         mujoco.mj_forward(m, d)
 
-    def agent_contacts(self) -> np.ndarray:
-        """Geom ids touched by an agent geom in the current contacts (one entry per contact)."""
+    def agent_contacts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tag, object index) of the geom each agent contact touches, one entry per contact."""
         d = self.data
         if d.ncon == 0:
-            return np.zeros(0, np.intp)
+            return _NO_CONTACTS
         pairs = d.contact.geom
-        tags = self.geom_tag[pairs]
-        first = tags[:, 0] == TAG_AGENT
-        second = tags[:, 1] == TAG_AGENT
-        return np.concatenate([pairs[first & ~second, 1], pairs[second & ~first, 0]])
+        first, second = pairs[:, 0], pairs[:, 1]
+        return self.pair_tag[first, second], self.pair_index[first, second]
 
 
 def _is_descendant(model: mujoco.MjModel, body: int, ancestor: int) -> bool:

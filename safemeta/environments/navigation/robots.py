@@ -94,7 +94,7 @@ class Robot:
     free_joint: bool
     """True if the base is a free joint (Car); False for the planar x/y/yaw joints (Point)."""
     ball_sensors: bool
-    """True if the observation adds ``ballangvel_rear`` (3) and ``ballquat_rear`` as a 3×3 matrix."""
+    """True if the obs adds ``ballangvel_rear`` (3) and ``ballquat_rear`` as a 3×3 matrix."""
     num_agent_geoms: int
 
     @property

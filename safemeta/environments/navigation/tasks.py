@@ -141,7 +141,8 @@ def _validate(task: NavTask) -> None:
     need(task.walls in ("", "x", "xy"), f"walls must be '', 'x' or 'xy', got {task.walls!r}")
     need(task.placement_extent > 0, f"placement_extent must be > 0, got {task.placement_extent}")
     need(task.start_extent > 0, f"agent_extent must be > 0, got {task.agent_extent}")
-    need(task.max_episode_steps >= 1, f"max_episode_steps must be >= 1, got {task.max_episode_steps}")
+    need(task.max_episode_steps >= 1,
+         f"max_episode_steps must be >= 1, got {task.max_episode_steps}")
     need(task.cost_limit >= 0, f"cost_limit must be >= 0, got {task.cost_limit}")
     need(task.lidar_max_dist > 0, f"lidar_max_dist must be > 0, got {task.lidar_max_dist}")
     for name in ("goal_size", "circle_radius", "wall_distance", "hazard_size", "vase_size",
@@ -220,9 +221,10 @@ def level_task(kind: Kind, level: int) -> NavTask:
 def circle_hazard_task() -> NavTask:
     """Default Car-Circle-Hazard task: Circle1 reward and walls plus 4 hazards of size 0.12.
 
-    Decided (no Safety-Gymnasium counterpart): hazards of the authors' size 0.12 placed in the square
-    of half-width ``circle_radius + 0.2`` around the track, agent keepout 0.4 so none covers the start.
+    Decided (no Safety-Gymnasium counterpart): hazards of the authors' size 0.12 in the square of
+    half-width ``circle_radius + 0.2`` around the track; agent keepout 0.4 so no hazard covers the
+    start, and agent extent 1.2 so the agent still starts in [−0.8, 0.8]² as in Circle1.
     """
-    return NavTask(kind="circle", placement_extent=1.7, agent_extent=0.8, agent_keepout=0.4,
+    return NavTask(kind="circle", placement_extent=1.7, agent_extent=1.2, agent_keepout=0.4,
                    max_episode_steps=500, lidar_max_dist=6.0, walls="x", num_hazards=4,
                    hazard_size=0.12)

@@ -1,8 +1,8 @@
 """The MJCF world for one task *structure*: robot, floor and every object, compiled once.
 
-A structure fixes what needs a recompile (robot, object counts, sizes of colliding objects). Object
-positions, and the sizes of the visual-only objects (goal, hazards, circle, sigwalls), are set on the
-compiled model at reset, so switching between tasks of one structure never recompiles.
+A structure fixes what needs a recompile (robot, object counts, sizes of colliding objects).
+Object positions, and the sizes of the visual-only objects (goal, hazards, circle, sigwalls), are
+set on the compiled model at reset, so switching between tasks of one structure never recompiles.
 """
 
 from __future__ import annotations
@@ -87,7 +87,8 @@ def world_xml(robot: Robot, s: Structure) -> str:
                       f'type="sphere" size="{s.button_size}" rgba="1 0.5 0 1" {_STATIC}/></body>')
     for i in range(s.num_gremlins):
         h = s.gremlin_size
-        bodies.append(f'<body name="gremlin{i}obj" pos="0 0 0"><freejoint name="gremlin{i}"/>'
+        bodies.append(f'<body name="gremlin{i}obj" pos="0 0 0" sleep="never">'
+                      f'<freejoint name="gremlin{i}"/>'
                       f'<geom name="gremlin{i}" type="box" size="{h} {h} {h}" density="0.001" '
                       f'rgba="0.5 0 1 1" {_MOVABLE}/></body>'
                       f'<body name="gremlin{i}mocap" mocap="true" pos="0 0 0"/>')
@@ -95,7 +96,9 @@ def world_xml(robot: Robot, s: Structure) -> str:
                     for i in range(s.num_gremlins))
     return f"""<mujoco model="safe_navigation_{robot.name}">
   <compiler angle="radian"/>
-  <option timestep="{robot.timestep}" magnetic="0 -0.5 0" integrator="Euler"/>
+  <option timestep="{robot.timestep}" magnetic="0 -0.5 0" integrator="Euler">
+    <flag sleep="enable"/>
+  </option>
   <visual><global offwidth="1024" offheight="1024"/><quality shadowsize="2048"/></visual>
   <asset>
     <texture name="grid" type="2d" builtin="checker" rgb1="0.85 0.85 0.85" rgb2="0.75 0.75 0.75"
