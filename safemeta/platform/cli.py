@@ -6,6 +6,7 @@ Also runnable as ``python -m safemeta.platform.cli`` (the entry point of cluster
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -20,8 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
     help="safemeta: multi-seed comparisons of safe (meta-)RL algorithms on Ray, tracked in MLflow.",
 )
-console = Console()
-error_console = Console(stderr=True)
+# Off a terminal (CI logs, `ray job submit`), print wide tables instead of wrapping at 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 200)
+error_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 TrackingUri = Annotated[
     str | None,
@@ -45,6 +47,9 @@ def run(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the trial grid only.")] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue an interrupted sweep.")
+    ] = False,
+    restart: Annotated[
+        bool, typer.Option("--restart", help="Replace an earlier sweep of this name.")
     ] = False,
     tracking_uri: TrackingUri = None,
     address: Annotated[
@@ -76,10 +81,11 @@ def run(
             experiment,
             experiment_file_text=file.read_text(),
             resume=resume,
+            restart=restart,
             tracking_uri=tracking_uri,
             address=address,
         )
-    except (FileExistsError, FileNotFoundError) as error:
+    except (FileExistsError, FileNotFoundError, ValueError) as error:
         error_console.print(f"[red]{error}[/]")
         raise typer.Exit(2) from None
     console.print(

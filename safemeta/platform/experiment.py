@@ -144,7 +144,7 @@ def registry_problems(experiment: Experiment) -> list[str]:
                 continue
             preset = presets[algo.preset]
             for env in experiment.environments:
-                if env.name not in preset and ANY_ENV not in preset:
+                if env.name in env_names and env.name not in preset and ANY_ENV not in preset:
                     problems.append(
                         f"{where}.preset: {algo.preset!r} has no values for {env.name}; "
                         f"it covers: {', '.join(sorted(preset))}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,12 +59,21 @@ def run_experiment(
     *,
     experiment_file_text: str,
     resume: bool = False,
+    restart: bool = False,
     tracking_uri: str | None = None,
     address: str | None = None,
     progress_interval_s: float = 30.0,
 ) -> SweepOutcome:
-    """Run (or resume) the sweep of ``experiment``; returns counts and where results are."""
+    """Run (or resume) the sweep of ``experiment``; returns counts and where results are.
+
+    ``restart`` deletes the Tune folder of an earlier sweep of the same name first (its MLflow runs
+    stay; the new sweep gets a new parent run).
+    """
+    if resume and restart:
+        raise ValueError("--resume and --restart exclude each other")
     directory = sweep_dir(experiment)
+    if restart and directory.exists():
+        shutil.rmtree(directory)
     uri = resolve_tracking_uri(tracking_uri or experiment.tracking.mlflow_uri)
     trials = expand_trials(experiment)
     if resume and not tune.Tuner.can_restore(str(directory)):
@@ -72,9 +82,10 @@ def run_experiment(
         )
     if not resume and directory.exists() and tune.Tuner.can_restore(str(directory)):
         raise FileExistsError(
-            f"{directory} already holds sweep {experiment.name!r}; use --resume to continue it, "
-            "or change `name` (or delete the folder) to start afresh"
+            f"{directory} already holds sweep {experiment.name!r}; use --resume to continue it "
+            "or --restart to start it afresh"
         )
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     ensure_ray(address)
     tracker = MlflowSweepTracker(
         tracking_uri=uri,

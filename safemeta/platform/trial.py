@@ -112,7 +112,12 @@ def pop_episode_records(result: dict[str, Any], *path: str) -> list[Any]:
     for key in path:
         node = node.get(key, {})
     records = node.pop(EPISODES_KEY, None) if isinstance(node, dict) else None
-    return list(records or [])
+    if records is None or (isinstance(records, float) and np.isnan(records)):
+        return []
+    records = list(records)
+    if records and not isinstance(records[0], tuple | list):
+        records = [records]  # RLlib unwraps a series of one item
+    return records
 
 
 class SafemetaTrial(tune.Trainable):

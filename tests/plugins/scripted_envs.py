@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import gymnasium as gym
@@ -14,8 +15,9 @@ class ScriptedCostEnv(gym.Env):
     """Fixed-length episodes whose costs are known in advance.
 
     Step t (1-based) costs 1 if t is in ``cost_steps`` during the first ``violating_episodes``
-    episodes of this instance, else 0. ``info["cumulative_cost"]`` is the ground truth. Raises after
-    ``fail_after_steps`` steps in total (0 = never), to test failure isolation.
+    episodes of this instance, else 0. ``info["cumulative_cost"]`` is the ground truth. Raises
+    after ``fail_after_steps`` steps in total (0 = never), to test failure isolation; sleeps
+    ``step_sleep_s`` per step, to make a trial slow enough to interrupt.
     """
 
     def __init__(
@@ -24,6 +26,7 @@ class ScriptedCostEnv(gym.Env):
         cost_steps: tuple[int, ...] = (1, 10),
         violating_episodes: int = 1_000_000,
         fail_after_steps: int = 0,
+        step_sleep_s: float = 0.0,
     ) -> None:
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
@@ -31,6 +34,7 @@ class ScriptedCostEnv(gym.Env):
         self.cost_steps = set(cost_steps)
         self.violating_episodes = violating_episodes
         self.fail_after_steps = fail_after_steps
+        self.step_sleep_s = step_sleep_s
         self._episodes = -1
         self._t = 0
         self._total_steps = 0
@@ -49,6 +53,8 @@ class ScriptedCostEnv(gym.Env):
     def step(self, action):
         self._t += 1
         self._total_steps += 1
+        if self.step_sleep_s:
+            time.sleep(self.step_sleep_s)
         if self.fail_after_steps and self._total_steps > self.fail_after_steps:
             raise RuntimeError("scripted failure")
         violating = self._episodes < self.violating_episodes
@@ -63,4 +69,16 @@ register_env(
     "ScriptedCost-v0",
     "tests.plugins.scripted_envs:ScriptedCostEnv",
     "Test env: fixed-length episodes with scripted costs.",
+)
+register_env(
+    "ScriptedCostFailing-v0",
+    "tests.plugins.scripted_envs:ScriptedCostEnv",
+    "Test env: ScriptedCost-v0 that raises after 50 steps.",
+    fail_after_steps=50,
+)
+register_env(
+    "ScriptedCostSlow-v0",
+    "tests.plugins.scripted_envs:ScriptedCostEnv",
+    "Test env: ScriptedCost-v0 at 20 ms per step.",
+    step_sleep_s=0.02,
 )

@@ -1,0 +1,175 @@
+"""Real Tune sweeps tracked in MLflow (sqlite): runs, metrics, artifacts, failures, resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from mlflow.tracking import MlflowClient
+
+from safemeta.platform.experiment import validate_experiment
+from safemeta.platform.runner import run_experiment
+
+REPO = Path(__file__).resolve().parents[2]
+PPO_TINY = {"train_batch_size_per_learner": 40, "minibatch_size": 20, "num_epochs": 1}
+
+
+def experiment_dict(tmp_path: Path, name: str, envs: list[str], **extra) -> dict:
+    return {
+        "name": name,
+        "imports": ["tests.plugins.scripted_envs"],
+        "algorithms": [{"name": "ppo", "hyperparameters": PPO_TINY}],
+        "environments": [{"name": env} for env in envs],
+        "seeds": [0],
+        "budget": {"env_steps": 120},
+        "checkpoints": {"every_iterations": 1, "keep": 1},
+        "tracking": {"mlflow_uri": f"sqlite:///{tmp_path}/mlflow.db"},
+        "storage_path": str(tmp_path / "results"),
+        **extra,
+    }
+
+
+def child_runs(client: MlflowClient, sweep: str) -> dict[str, object]:
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, filter_string=f"tags.`safemeta.sweep` = '{sweep}'")
+    return {r.data.tags["safemeta.kind"] + ":" + r.info.run_name: r for r in runs}
+
+
+def test_sweep_tracks_trials_and_isolates_a_failing_one(local_ray, tmp_path):
+    raw = experiment_dict(tmp_path, "isolation", ["ScriptedCost-v0", "ScriptedCostFailing-v0"])
+    outcome = run_experiment(validate_experiment(raw), experiment_file_text=yaml.safe_dump(raw))
+    assert (outcome.finished, outcome.failed, outcome.total) == (1, 1, 2)
+
+    client = MlflowClient(outcome.tracking_uri)
+    runs = child_runs(client, "isolation")
+    assert sorted(runs) == [
+        "sweep:isolation",
+        "trial:ppo__ScriptedCost-v0__seed0",
+        "trial:ppo__ScriptedCostFailing-v0__seed0",
+    ]
+    parent = runs["sweep:isolation"]
+    good = runs["trial:ppo__ScriptedCost-v0__seed0"]
+    bad = runs["trial:ppo__ScriptedCostFailing-v0__seed0"]
+    assert good.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert good.info.status == "FINISHED" and bad.info.status == "FAILED"
+    assert parent.data.tags["trials_failed"] == "1"
+    assert {good.data.tags[k] for k in ("algorithm", "env", "seed")} == {
+        "ppo",
+        "ScriptedCost-v0",
+        "0",
+    }
+    assert "git_commit" in good.data.tags and "safemeta_commit" in good.data.tags
+
+    assert good.data.params["trial/seed"] == "0"
+    assert good.data.params["trial/hyperparameters/minibatch_size"] == "20"
+    assert good.data.params["config/minibatch_size"] == "20"
+    history = client.get_metric_history(good.info.run_id, "episode_cost")
+    assert [(m.step, m.value) for m in history] == [(40, 2.0), (80, 2.0), (120, 2.0)]
+    assert {"violation_rate", "episode_return", "env_steps", "wall_time"} <= set(good.data.metrics)
+    assert any(k.startswith("learners/default_policy/") for k in good.data.metrics)
+
+    artifacts = {a.path for a in client.list_artifacts(good.info.run_id, "checkpoint")}
+    assert "checkpoint/rllib_checkpoint.json" in artifacts
+    traceback = Path(client.download_artifacts(bad.info.run_id, "traceback.txt", str(tmp_path)))
+    assert "scripted failure" in traceback.read_text()
+    assert "experiment.yaml" in {a.path for a in client.list_artifacts(parent.info.run_id)}
+
+    from ray.rllib.algorithms.algorithm import Algorithm
+
+    restored = Algorithm.from_checkpoint(good.data.tags["checkpoint_path"])
+    try:
+        assert restored.config.seed == 0
+    finally:
+        restored.stop()
+
+
+def test_a_second_run_of_the_same_sweep_needs_resume_or_restart(local_ray, tmp_path):
+    raw = experiment_dict(tmp_path, "twice", ["ScriptedCost-v0"], budget={"env_steps": 40})
+    experiment = validate_experiment(raw)
+    run_experiment(experiment, experiment_file_text="")
+    try:
+        run_experiment(experiment, experiment_file_text="")
+    except FileExistsError as error:
+        assert "--resume" in str(error) and "--restart" in str(error)
+    else:
+        raise AssertionError("a second run must not silently mix into the first")
+    outcome = run_experiment(experiment, experiment_file_text="", restart=True)
+    assert outcome.finished == 1
+    client = MlflowClient(outcome.tracking_uri)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs = client.search_runs(experiments, filter_string="tags.`safemeta.sweep` = 'twice'")
+    assert sorted(r.data.tags["safemeta.kind"] for r in runs) == [
+        "sweep",
+        "sweep",
+        "trial",
+        "trial",
+    ]
+
+
+def wait_for(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials(tmp_path):
+    raw = experiment_dict(
+        tmp_path,
+        "interrupted",
+        ["ScriptedCost-v0", "ScriptedCostSlow-v0"],
+        budget={"env_steps": 800},
+        resources={"max_concurrent_trials": 1},
+    )
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    command = [sys.executable, "-m", "safemeta.platform.cli", "run", str(path), "--no-compare"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    log = (tmp_path / "first.log").open("w")
+    first = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    fast, slow = "trial:ppo__ScriptedCost-v0__seed0", "trial:ppo__ScriptedCostSlow-v0__seed0"
+
+    def slow_trial_is_midway() -> bool:
+        try:
+            runs = child_runs(client, "interrupted")
+        except Exception:  # the store may not exist yet
+            return False
+        if fast not in runs or slow not in runs or runs[fast].info.status != "FINISHED":
+            return False
+        steps = client.get_metric_history(runs[slow].info.run_id, "env_steps")
+        return len(steps) >= 3
+
+    try:
+        wait_for(slow_trial_is_midway, 240, "the slow trial to be midway")
+        os.kill(first.pid, signal.SIGINT)  # Tune saves its state and stops
+        assert first.wait(timeout=120) is not None
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+        log.close()
+    before = child_runs(client, "interrupted")
+    assert before[slow].info.status != "FINISHED"
+    fast_history = len(client.get_metric_history(before[fast].info.run_id, "env_steps"))
+
+    resumed = subprocess.run(
+        [*command, "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert "2/2 trials finished" in resumed.stdout
+    after = child_runs(client, "interrupted")
+    assert sorted(after) == sorted(before)  # same parent and child runs, none added
+    assert after[slow].info.run_id == before[slow].info.run_id
+    assert after[slow].info.status == "FINISHED"
+    assert after[slow].data.metrics["env_steps"] >= 800
+    assert len(client.get_metric_history(after[fast].info.run_id, "env_steps")) == fast_history
