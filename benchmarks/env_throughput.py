@@ -28,6 +28,8 @@ ENV_NAMES: list[str] = [
     "SafetyPointGoal1-v0",
     "SafetyPointButton1-v0",
     "SafetyCarCircle2-v0",
+    "SafetyHumanoidVelocity-v1", "SafetyFetchPushTopple-v0",
+    "SafetyEggManipulate-v0", "SafetyFrankaCloseDrawer-v0",
 ]
 
 
