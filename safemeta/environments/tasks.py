@@ -9,7 +9,8 @@ A *task distribution* samples tasks for meta-training (``split="train"``) and me
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -50,6 +51,14 @@ class TaskDistribution(ABC):
 
     env_name: str
     """Registered name of the env the tasks are for (``safemeta.environments.make(env_name)``)."""
+    env_kwargs: Mapping[str, Any] = MappingProxyType({})
+    """Keyword arguments for ``make`` so the env's observation layout fits every task."""
+
+    def make_env(self, **kwargs: Any) -> Any:
+        """An env that accepts this distribution's tasks: ``make(env_name, **env_kwargs)``."""
+        from safemeta.environments.registry import make
+
+        return make(self.env_name, **{**self.env_kwargs, **kwargs})
 
     @abstractmethod
     def sample_tasks(

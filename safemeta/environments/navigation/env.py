@@ -300,7 +300,7 @@ class SafeNavigationEnv(gym.Env):
         if task.kind == "button":
             self._button_timer = BUTTON_RESAMPLE_STEPS
             self._goal_button = int(rng.integers(task.num_buttons))
-            self._goal_xy = p.model.body_pos[p.button_bodies[self._goal_button], :2].copy()
+            self._goal_xy = p.data.mocap_pos[p.button_mocap[self._goal_button], :2].copy()
         else:
             d = p.data
             entries = [self._agent_xy[None], d.xpos[p.hazard_bodies, :2],

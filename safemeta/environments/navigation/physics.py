@@ -1,7 +1,7 @@
 """One compiled world and the index arrays the environment reads every step.
 
 :class:`NavPhysics` owns an ``MjModel``/``MjData`` pair for one :class:`~.world.Structure`. Reset
-moves bodies (joint ``qpos``, static ``body_pos``, mocap targets) instead of recompiling.
+moves bodies (joint ``qpos`` and mocap positions) instead of recompiling.
 """
 
 from __future__ import annotations
@@ -101,8 +101,14 @@ class NavPhysics:
         self.gremlin_xy = np.zeros((s.num_gremlins, 2))
         self.travel = 0.0
         self._substep_index = np.arange(SUBSTEPS, dtype=float)
-        if m.nmocap != s.num_gremlins:
-            raise RuntimeError("only gremlins may be mocap bodies")
+
+        def mocap(bodies: np.ndarray) -> np.ndarray:
+            return np.asarray(m.body_mocapid[bodies], np.intp)
+
+        self.goal_mocap = int(m.body_mocapid[self.goal_body]) if s.has_goal else -1
+        self.wall_mocap = mocap(self.wall_bodies)
+        self.hazard_mocap = mocap(self.hazard_bodies)
+        self.button_mocap = mocap(self.button_bodies)
 
     # -- placing a layout ----------------------------------------------------------------------
 
@@ -116,55 +122,54 @@ class NavPhysics:
             d.qpos[a:a + 7] = (x, y, 0.1, *yaw_quat(layout.agent_yaw))
         else:
             d.qpos[a:a + 3] = (x, y, layout.agent_yaw)
+        mocap_pos, mocap_quat = d.mocap_pos, d.mocap_quat
         if self.goal_body >= 0:
             height = 0.1 if task.kind == "button" else 0.15  # cylinder half-height (spec §3)
             m.geom_size[self.goal_geom] = (task.goal_size, height, 0.0)
             m.geom_rbound[self.goal_geom] = math.hypot(task.goal_size, height)
-            self.move_goal(layout.goal_xy, z=height + 0.01)
+            mocap_pos[self.goal_mocap] = (*layout.goal_xy, height + 0.01)
         if self.circle_geom >= 0:
             m.geom_size[self.circle_geom, 0] = task.circle_radius
             m.geom_rbound[self.circle_geom] = math.hypot(task.circle_radius, 0.01)
-        for i, b in enumerate(self.wall_bodies):
+        for i, k in enumerate(self.wall_mocap):
             sign = 1.0 if i % 2 == 0 else -1.0
             if i < 2:
-                m.body_pos[b] = (sign * task.wall_distance, 0.0, 0.25)
-                m.body_quat[b] = (1.0, 0.0, 0.0, 0.0)
+                mocap_pos[k] = (sign * task.wall_distance, 0.0, 0.25)
             else:
-                m.body_pos[b] = (0.0, sign * task.wall_distance, 0.25)
-                m.body_quat[b] = yaw_quat(math.pi / 2)
-        for i, b in enumerate(self.hazard_bodies):
-            m.body_pos[b] = (*layout.hazards_xy[i], 0.02)
+                mocap_pos[k] = (0.0, sign * task.wall_distance, 0.25)
+                mocap_quat[k] = yaw_quat(math.pi / 2)
+        for i, k in enumerate(self.hazard_mocap):
+            mocap_pos[k] = (*layout.hazards_xy[i], 0.02)
             g = self.hazard_geoms[i]
             m.geom_size[g, 0] = task.hazard_size
             m.geom_rbound[g] = math.hypot(task.hazard_size, 0.01)
         h = self.structure.vase_size
         for i, q in enumerate(self.vase_qpos):
             d.qpos[q:q + 7] = (*layout.vases_xy[i], h - 4e-5, *yaw_quat(layout.vases_yaw[i]))
-        for i, b in enumerate(self.button_bodies):
-            m.body_pos[b] = (*layout.buttons_xy[i], self.structure.button_size)
+        for i, k in enumerate(self.button_mocap):
+            mocap_pos[k] = (*layout.buttons_xy[i], self.structure.button_size)
         self.gremlin_xy = layout.gremlins_xy.copy()
         hg = self.structure.gremlin_size
         for i, q in enumerate(self.gremlin_qpos):
             quat = yaw_quat(layout.gremlins_yaw[i])
             d.qpos[q:q + 7] = (*layout.gremlins_xy[i], hg, *quat)
-            d.mocap_quat[self.gremlin_mocap[i]] = quat
+            mocap_quat[self.gremlin_mocap[i]] = quat
         self.travel = task.gremlin_travel
         if len(self.gremlin_mocap):
             self.set_gremlin_targets()
         mujoco.mj_forward(m, d)
 
-    def move_goal(self, xy: np.ndarray, z: float | None = None) -> None:
-        """Move the goal marker to ``xy`` now (model ``body_pos`` and the current ``xpos``)."""
-        b = self.goal_body
-        height = self.model.body_pos[b, 2] if z is None else z
-        self.model.body_pos[b] = (xy[0], xy[1], height)
-        self.data.xpos[b, :2] = xy
+    def move_goal(self, xy: np.ndarray) -> None:
+        """Move the goal marker to ``xy`` now (its mocap target and the current ``xpos``)."""
+        self.data.mocap_pos[self.goal_mocap, :2] = xy
+        self.data.xpos[self.goal_body, :2] = xy
 
     # -- stepping ------------------------------------------------------------------------------
 
     def set_gremlin_targets(self) -> None:
         """Mocap targets (x + l·sin t, y + l·cos t, 2·size) for travel l at the current time."""
-        self.data.mocap_pos[:] = self._gremlin_targets(np.array([self.data.time]))[0]
+        self.data.mocap_pos[self.gremlin_mocap] = self._gremlin_targets(
+            np.array([self.data.time]))[0]
 
     def _gremlin_targets(self, times: np.ndarray) -> np.ndarray:
         """Targets for every gremlin at each time, shape (len(times), gremlins, 3)."""
@@ -172,7 +177,7 @@ class NavPhysics:
         out[:, :, 0] = self.gremlin_xy[:, 0] + self.travel * np.sin(times)[:, None]
         out[:, :, 1] = self.gremlin_xy[:, 1] + self.travel * np.cos(times)[:, None]
         out[:, :, 2] = 2.0 * self.structure.gremlin_size
-        return out[:, np.argsort(self.gremlin_mocap)]
+        return out
 
     def advance(self, ctrl: np.ndarray) -> None:
         """Write ``ctrl``, run the substeps (gremlin targets before each), then ``mj_forward``.
@@ -186,9 +191,9 @@ class NavPhysics:
         if len(self.gremlin_mocap):
             times = d.time + m.opt.timestep * self._substep_index
             targets = self._gremlin_targets(times)
-            mocap = d.mocap_pos
+            mocap, rows = d.mocap_pos, self.gremlin_mocap
             for k in range(SUBSTEPS):
-                mocap[:] = targets[k]
+                mocap[rows] = targets[k]
                 mujoco.mj_step(m, d)
         else:
             mujoco.mj_step2(m, d)

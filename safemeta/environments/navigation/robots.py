@@ -14,10 +14,9 @@ _POINT_BODY = """
       <joint name="x" type="slide" axis="1 0 0" damping="0.01"/>
       <joint name="y" type="slide" axis="0 1 0" damping="0.01"/>
       <joint name="z" type="hinge" axis="0 0 1" damping="0.005"/>
-      <geom name="agent" type="sphere" size="0.1" friction="1 0.01 0.01" rgba="0.7 0.2 0.8 1"
-            contype="1" conaffinity="1"/>
+      <geom name="agent" type="sphere" size="0.1" friction="1 0.01 0.01" rgba="0.7 0.2 0.8 1"/>
       <geom name="pointarrow" type="box" size="0.05 0.05 0.05" pos="0.1 0 0"
-            rgba="0.7 0.2 0.8 1" contype="1" conaffinity="1"/>
+            rgba="0.7 0.2 0.8 1"/>
       <site name="agent" pos="0 0 0" size="0.02"/>
       <camera name="vision" pos="0 0 0.15" xyaxes="0 -1 0 0 0 1" fovy="90"/>
     </body>

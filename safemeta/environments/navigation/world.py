@@ -2,7 +2,9 @@
 
 A structure fixes what needs a recompile (robot, object counts, sizes of colliding objects).
 Object positions, and the sizes of the visual-only objects (goal, hazards, circle, sigwalls), are
-set on the compiled model at reset, so switching between tasks of one structure never recompiles.
+set at reset, so switching between tasks of one structure never recompiles. Static objects are
+mocap bodies: with MuJoCo's sleeping enabled (resting vases cost nothing), the kinematics of plain
+static bodies are only computed at ``mj_resetData``, while mocap bodies follow ``mocap_pos``.
 """
 
 from __future__ import annotations
@@ -64,27 +66,29 @@ def build_model(robot: Robot, structure: Structure) -> mujoco.MjModel:
 
 def world_xml(robot: Robot, s: Structure) -> str:
     """The MJCF text of the world."""
+    def static(name: str, z: float, geom: str, collision: str = _VISUAL) -> str:
+        return (f'<body name="{name}" pos="0 0 {z}" mocap="true">'
+                f'<geom name="{name}" {geom} {collision}/></body>')
+
     bodies: list[str] = []
     if s.has_goal:
-        bodies.append(f'<body name="goal" pos="0 0 0.16"><geom name="goal" type="cylinder" '
-                      f'size="0.3 0.15" rgba="0 1 0 0.25" {_VISUAL}/></body>')
+        bodies.append(static("goal", 0.16, 'type="cylinder" size="0.3 0.15" rgba="0 1 0 0.25"'))
     if s.has_circle:
-        bodies.append(f'<body name="circle" pos="0 0 0.01"><geom name="circle" type="cylinder" '
-                      f'size="1.5 0.01" rgba="0 1 0 0.1" {_VISUAL}/></body>')
+        bodies.append(static("circle", 0.01, 'type="cylinder" size="1.5 0.01" rgba="0 1 0 0.1"'))
     for i in range(s.num_walls):
-        bodies.append(f'<body name="sigwall{i}" pos="0 0 0.25"><geom name="sigwall{i}" '
-                      f'type="box" size="0.05 3.5 0.3" rgba="1 0.5 0 0.3" {_VISUAL}/></body>')
+        bodies.append(static(f"sigwall{i}", 0.25,
+                             'type="box" size="0.05 3.5 0.3" rgba="1 0.5 0 0.3"'))
     for i in range(s.num_hazards):
-        bodies.append(f'<body name="hazard{i}" pos="0 0 0.02"><geom name="hazard{i}" '
-                      f'type="cylinder" size="0.2 0.01" rgba="0 0 1 0.25" {_VISUAL}/></body>')
+        bodies.append(static(f"hazard{i}", 0.02,
+                             'type="cylinder" size="0.2 0.01" rgba="0 0 1 0.25"'))
     for i in range(s.num_vases):
         h = s.vase_size
         bodies.append(f'<body name="vase{i}" pos="0 0 {h - 4e-5}"><freejoint name="vase{i}"/>'
                       f'<geom name="vase{i}" type="box" size="{h} {h} {h}" density="0.001" '
                       f'rgba="0 1 1 1" {_MOVABLE}/></body>')
     for i in range(s.num_buttons):
-        bodies.append(f'<body name="button{i}" pos="0 0 {s.button_size}"><geom name="button{i}" '
-                      f'type="sphere" size="{s.button_size}" rgba="1 0.5 0 1" {_STATIC}/></body>')
+        bodies.append(static(f"button{i}", s.button_size,
+                             f'type="sphere" size="{s.button_size}" rgba="1 0.5 0 1"', _STATIC))
     for i in range(s.num_gremlins):
         h = s.gremlin_size
         bodies.append(f'<body name="gremlin{i}obj" pos="0 0 0" sleep="never">'
