@@ -1,0 +1,82 @@
+"""Safe navigation: registered ids, space shapes and dtypes, gymnasium's env checker, lidar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from safemeta.environments import make, registered_envs
+from safemeta.environments.navigation.lidar import NUM_BINS, PseudoLidar, lidar_reference
+
+# Spec §2: observation dimensions (Point; Car adds 12).
+POINT_DIMS = {"Circle0": 28, "Circle1": 28, "Circle2": 28, "Goal0": 28, "Goal1": 60, "Goal2": 60,
+              "Button0": 44, "Button1": 76, "Button2": 76}
+
+
+@pytest.mark.parametrize("robot", ["Point", "Car"])
+@pytest.mark.parametrize("task", sorted(POINT_DIMS))
+def test_spaces_shape_and_dtype(robot: str, task: str) -> None:
+    env = make(f"Safety{robot}{task}-v0")
+    expected = POINT_DIMS[task] + (12 if robot == "Car" else 0)
+    assert env.observation_space.shape == (expected,)
+    assert env.observation_space.dtype == np.float64
+    assert env.action_space.shape == (2,) and env.action_space.dtype == np.float64
+    assert np.all(env.action_space.low == -1) and np.all(env.action_space.high == 1)
+    obs, info = env.reset(seed=0)
+    assert info == {}
+    assert obs.shape == (expected,) and obs.dtype == np.float64
+    assert env.observation_space.contains(obs)
+    obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+    assert env.observation_space.contains(obs)
+    assert isinstance(reward, float) and info["cost"] in (0.0, 1.0)
+    assert not terminated and not truncated
+
+
+def test_registered_ids() -> None:
+    names = set(registered_envs())
+    for robot in ("Point", "Car"):
+        for task in POINT_DIMS:
+            assert f"Safety{robot}{task}-v0" in names
+    assert "SafetyCarCircleHazard-v0" in names
+    assert make("SafetyCarCircleHazard-v0").observation_space.shape == (56,)
+
+
+@pytest.mark.parametrize("name", ["SafetyPointGoal1-v0", "SafetyPointButton1-v0",
+                                  "SafetyCarCircle2-v0", "SafetyCarGoal2-v0"])
+def test_gymnasium_env_checker(name: str) -> None:
+    check_env(make(name), skip_render_check=True)
+
+
+def test_vectorised_lidar_matches_reference() -> None:
+    rng = np.random.default_rng(0)
+    lidar = PseudoLidar([1, 5, 3], max_dist=3.0)
+    out = np.empty(3 * NUM_BINS)
+    for _ in range(50):
+        rel = rng.uniform(-4, 4, (9, 2))
+        yaw = rng.uniform(0, 2 * np.pi)
+        rot = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
+        lidar(rel, rot, out)
+        expected = np.concatenate([lidar_reference(rel[a:b], rot, 3.0)
+                                   for a, b in ((0, 1), (1, 6), (6, 9))])
+        np.testing.assert_allclose(out, expected, atol=1e-12)
+        np.testing.assert_allclose(lidar.distances, np.hypot(rel[:, 0], rel[:, 1]))
+
+
+def test_lidar_bins_start_at_body_x_counter_clockwise() -> None:
+    lidar = PseudoLidar([1], max_dist=3.0)
+    out = np.empty(NUM_BINS)
+    # 1.5 m straight ahead, a quarter of the way into bin 0: s = 0.5, alpha = 0.25.
+    angle = 0.25 * 2 * np.pi / NUM_BINS
+    lidar(np.array([[1.5 * np.cos(angle), 1.5 * np.sin(angle)]]), np.eye(3), out)
+    expected = np.zeros(NUM_BINS)
+    expected[0], expected[1], expected[15] = 0.5, 0.125, 0.375
+    np.testing.assert_allclose(out, expected)
+    # Agent yawed by +90°: the object is to its right, θ = 3π/2 exactly at the start of bin 12,
+    # so α = 0 and bin 11 gets (1 − α)·s = s too (the spec's aliasing).
+    rot = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    lidar(np.array([[1.5, 0.0]]), rot, out)
+    assert out[12] == out[11] == 0.5 and out[13] == 0.0
+    # Beyond the range nothing is seen.
+    lidar(np.array([[3.5, 0.0]]), np.eye(3), out)
+    assert not out.any()
