@@ -1,4 +1,4 @@
-"""Safe navigation: each cost source fires in a constructed situation and is 0 otherwise (spec §5)."""
+"""Safe navigation: each cost source fires in a constructed situation, is 0 otherwise (spec §5)."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ def test_goal_reward_distance_progress_and_bonus() -> None:
     goal_step = None
     total = 0.0
     for t in range(100):
-        obs, reward, terminated, _, info = env.step(np.array([1.0, 0.0]))
+        _, reward, terminated, _, info = env.step(np.array([1.0, 0.0]))
         total += reward
         if info.get("goal_met"):
             goal_step = t

@@ -27,7 +27,7 @@ def rollout(env, seed: int, steps: int) -> tuple[np.ndarray, list[float], list[f
     rng = np.random.default_rng(seed)
     observations, rewards, costs = [obs], [], []
     for _ in range(steps):
-        obs, reward, terminated, truncated, info = env.step(rng.uniform(-1, 1, 2))
+        obs, reward, _, _, info = env.step(rng.uniform(-1, 1, 2))
         observations.append(obs)
         rewards.append(reward)
         costs.append(info["cost"])
