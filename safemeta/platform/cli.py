@@ -27,7 +27,10 @@ error_console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 TrackingUri = Annotated[
     str | None,
-    typer.Option("--tracking-uri", help="MLflow tracking URI (default: the file's, or sqlite)."),
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the file's, else sqlite).",
+    ),
 ]
 
 
@@ -55,6 +58,9 @@ def run(
     address: Annotated[
         str | None, typer.Option("--address", help="Ray cluster address (default: local Ray).")
     ] = None,
+    storage_path: Annotated[
+        Path | None, typer.Option("--storage-path", help="Override the file's storage_path.")
+    ] = None,
     compare: Annotated[
         bool, typer.Option("--compare/--no-compare", help="Print the comparison at the end.")
     ] = True,
@@ -76,6 +82,9 @@ def run(
         return
     from safemeta.platform.runner import run_experiment
 
+    if storage_path is not None:
+        experiment = experiment.model_copy(update={"storage_path": str(storage_path)})
+    tracking_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
     try:
         outcome = run_experiment(
             experiment,
