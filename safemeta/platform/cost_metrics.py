@@ -1,12 +1,9 @@
-"""Episode cost metrics for every algorithm, computed from ``info["cost"]``.
-
-The cost of step t (the transition s_t, a_t -> s_{t+1}) is in the info returned by that step, i.e.
-``episode.get_infos(t + 1)``; index 0 holds the reset info. Summing ``get_infos()[0:T]`` (RLlib's
-own info slicing) would count the reset info and drop the last step: an off-by-one.
+"""Episode return, cost and violation metrics for every algorithm, from ``info["cost"]``.
 
 Env runners log one ``EpisodeRecord`` per finished episode (``on_episode_end``); the trial keeps the
 last N records in an ``EpisodeWindow``, so window statistics span iterations and env runners exactly
-(RLlib's own metric windows restart every iteration).
+(RLlib's own metric windows restart every iteration). Step costs are read by
+``safemeta.environments.costs.step_costs`` (which avoids RLlib's off-by-one info slicing).
 """
 
 from __future__ import annotations
@@ -16,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
+
+from safemeta.environments.costs import step_costs
 
 EPISODES_KEY = "safemeta_episodes"
 EPISODE_RETURN = "episode_return"
@@ -31,12 +30,6 @@ class EpisodeRecord(NamedTuple):
     episode_return: float
     cost: float
     length: int
-
-
-def step_costs(episode: Any) -> np.ndarray:
-    """Per-step costs of one episode chunk: ``info["cost"]`` of infos 1..len (no reset info)."""
-    infos = episode.get_infos(slice(1, len(episode) + 1))
-    return np.asarray([float(info.get("cost", 0.0)) for info in infos], dtype=np.float64)
 
 
 def episode_record(chunks: Sequence[Any]) -> EpisodeRecord:

@@ -7,12 +7,8 @@ import pytest
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
 import tests.plugins.scripted_envs  # noqa: F401
-from safemeta.platform.cost_metrics import (
-    EpisodeWindow,
-    episode_record,
-    step_costs,
-    summarize,
-)
+from safemeta.environments.costs import step_costs
+from safemeta.platform.cost_metrics import EpisodeWindow, episode_record, summarize
 from safemeta.platform.trial import SafemetaTrial, TrialSpec
 
 
