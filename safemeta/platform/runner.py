@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -37,6 +38,19 @@ def sweep_dir(experiment: Experiment) -> Path:
 
 def _trial_name(trial: Any) -> str:
     return TrialSpec.model_validate(trial.config["trial"]).trial_name
+
+
+class _DropApiStackNotice(logging.Filter):
+    """RLlib warns "You are running X on the new API stack!" each time a config is built."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "on the new API stack" not in record.getMessage()
+
+
+def quiet_rllib_notices() -> None:
+    """Drop RLlib's per-config API-stack notice (the new stack is what safemeta uses)."""
+    for name in ("ray.rllib.algorithms.algorithm_config", "ray.rllib.algorithms.sac.sac"):
+        logging.getLogger(name).addFilter(_DropApiStackNotice())
 
 
 def ensure_ray(address: str | None = None) -> None:
@@ -86,6 +100,7 @@ def run_experiment(
             "or --restart to start it afresh"
         )
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    quiet_rllib_notices()
     ensure_ray(address)
     tracker = MlflowSweepTracker(
         tracking_uri=uri,
