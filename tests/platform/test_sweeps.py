@@ -173,3 +173,23 @@ def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials
     assert after[slow].info.status == "FINISHED"
     assert after[slow].data.metrics["env_steps"] >= 800
     assert len(client.get_metric_history(after[fast].info.run_id, "env_steps")) == fast_history
+
+
+def test_retries_restart_a_failed_trial_from_its_checkpoint_in_the_same_mlflow_run(
+    local_ray, tmp_path
+):
+    """The env raises 50 steps after each (re)start; with a checkpoint every 40 steps, two retries
+    carry the trial to its 120-step budget."""
+    raw = experiment_dict(
+        tmp_path, "retried", ["ScriptedCostFailing-v0"], fault_tolerance={"retries": 2}
+    )
+    outcome = run_experiment(validate_experiment(raw), experiment_file_text="")
+    assert (outcome.finished, outcome.failed) == (1, 0)
+    client = MlflowClient(outcome.tracking_uri)
+    runs = child_runs(client, "retried")
+    assert len(runs) == 2  # the sweep and one trial run, continued across retries
+    trial = runs["trial:ppo__ScriptedCostFailing-v0__seed0"]
+    assert trial.info.status == "FINISHED"
+    assert trial.data.tags["retries"] == "2"
+    steps = [m.step for m in client.get_metric_history(trial.info.run_id, "env_steps")]
+    assert sorted(set(steps)) == [40, 80, 120]
