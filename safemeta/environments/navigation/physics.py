@@ -105,6 +105,10 @@ class NavPhysics:
         def mocap(bodies: np.ndarray) -> np.ndarray:
             return np.asarray(m.body_mocapid[bodies], np.intp)
 
+        first = int(self.gremlin_mocap[0]) if s.num_gremlins else 0
+        if not np.array_equal(self.gremlin_mocap, np.arange(first, first + s.num_gremlins)):
+            raise RuntimeError("gremlin mocap bodies must be the last, contiguous mocap bodies")
+        self.gremlin_rows = slice(first, first + s.num_gremlins)
         self.goal_mocap = int(m.body_mocapid[self.goal_body]) if s.has_goal else -1
         self.wall_mocap = mocap(self.wall_bodies)
         self.hazard_mocap = mocap(self.hazard_bodies)
@@ -191,10 +195,11 @@ class NavPhysics:
         if len(self.gremlin_mocap):
             times = d.time + m.opt.timestep * self._substep_index
             targets = self._gremlin_targets(times)
-            mocap, rows = d.mocap_pos, self.gremlin_mocap
+            gremlins = d.mocap_pos[self.gremlin_rows]  # a view: the gremlin rows are contiguous
+            step = mujoco.mj_step
             for k in range(SUBSTEPS):
-                mocap[rows] = targets[k]
-                mujoco.mj_step(m, d)
+                gremlins[:] = targets[k]
+                step(m, d)
         else:
             mujoco.mj_step2(m, d)
             mujoco.mj_step(m, d, SUBSTEPS - 1)
