@@ -352,7 +352,12 @@ class SafeNavigationEnv(gym.Env):
         p = self._physics
         if self._renderer is None:
             width, height = self.render_size
-            self._renderer = mujoco.Renderer(p.model, height=height, width=width)
+            try:
+                self._renderer = mujoco.Renderer(p.model, height=height, width=width)
+            except Exception as error:
+                raise RuntimeError(
+                    "offscreen rendering needs an OpenGL backend: set MUJOCO_GL=egl (or osmesa) "
+                    "in the environment before Python imports mujoco") from error
         cam: mujoco.MjvCamera | str
         if self.camera == "vision":
             cam = "vision"
