@@ -135,3 +135,24 @@ def test_episode_lengths() -> None:
             steps += 1
             done = terminated or truncated
         assert steps == length and truncated and not terminated
+
+
+def test_same_button_quirk_and_its_switch() -> None:
+    task = level_task("button", 0).replace(
+        agent_xy=(0.0, 0.0), agent_yaw=0.0, goal_button=0,
+        buttons_xy=((0.35, 0.0), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8)))
+    repeats = {}
+    for allow in (True, False):
+        env = SafeNavigationEnv("point", task.replace(allow_same_button=allow))
+        count = 0
+        for seed in range(40):
+            env.reset(seed=seed)
+            for _ in range(60):
+                *_, info = env.step(np.array([1.0, 0.0]))
+                if info.get("goal_met"):
+                    break
+            *_, info = env.step(np.array([1.0, 0.0]))  # still pushing the pressed button
+            count += bool(info.get("goal_met"))
+        repeats[allow] = count
+    assert repeats[False] == 0
+    assert 3 <= repeats[True] <= 20  # the same button is re-picked with probability 1/4

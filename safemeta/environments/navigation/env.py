@@ -145,8 +145,11 @@ class SafeNavigationEnv(gym.Env):
         self._ball_mat = np.zeros(9)
         self._needs_contacts = (task.kind == "button" or task.num_gremlins > 0
                                 or (task.num_vases > 0 and task.vases_constrained))
+        # Views into MjData (its buffers never move), read every step.
+        self._xpos = p.data.xpos
+        self._sensordata = p.data.sensordata
         self._agent_xy = p.data.xpos[p.agent_body, :2]
-        self._agent_rot = p.data.xmat[p.agent_body]
+        self._agent_rot3 = p.data.xmat[p.agent_body].reshape(3, 3)
 
     def _block_bodies(self, name: str) -> np.ndarray:
         p = self._physics
@@ -299,7 +302,11 @@ class SafeNavigationEnv(gym.Env):
         rng = self._episode_rng
         if task.kind == "button":
             self._button_timer = BUTTON_RESAMPLE_STEPS
-            self._goal_button = int(rng.integers(task.num_buttons))
+            if task.allow_same_button or task.num_buttons == 1:
+                self._goal_button = int(rng.integers(task.num_buttons))
+            else:
+                shift = int(rng.integers(1, task.num_buttons))
+                self._goal_button = (self._goal_button + shift) % task.num_buttons
             self._goal_xy = p.data.mocap_pos[p.button_mocap[self._goal_button], :2].copy()
         else:
             d = p.data
@@ -320,21 +327,20 @@ class SafeNavigationEnv(gym.Env):
 
     def _sense(self, obs: np.ndarray) -> None:
         """Sensors and lidar into ``obs`` (distances kept in ``self._lidar.distances``)."""
-        d = self._physics.data
-        obs[:12] = d.sensordata[:12]
+        sensors = self._sensordata
+        obs[:12] = sensors[:12]
         if self.robot.ball_sensors:
-            obs[12:15] = d.sensordata[12:15]
-            mujoco.mju_quat2Mat(self._ball_mat, d.sensordata[15:19])
+            obs[12:15] = sensors[12:15]
+            mujoco.mju_quat2Mat(self._ball_mat, sensors[15:19])
             obs[15:24] = self._ball_mat
-        rel = d.xpos[self._lidar_bodies, :2]
+        rel = self._xpos[self._lidar_bodies, :2]
         rel -= self._agent_xy
-        self._lidar(rel, self._agent_rot.reshape(3, 3), obs[self.robot.sensor_dim:])
+        self._lidar(rel, self._agent_rot3, obs[self.robot.sensor_dim:])
 
     def _sense_lidar_only(self) -> None:
-        rel = self._physics.data.xpos[self._lidar_bodies, :2]
+        rel = self._xpos[self._lidar_bodies, :2]
         rel -= self._agent_xy
-        self._lidar(rel, self._agent_rot.reshape(3, 3), np.empty(self._obs_dim -
-                                                                 self.robot.sensor_dim))
+        self._lidar(rel, self._agent_rot3, np.empty(self._obs_dim - self.robot.sensor_dim))
 
     def _finish_observation(self, obs: np.ndarray) -> None:
         """Blank the button lidar while the button timer runs, and a hidden goal lidar."""

@@ -62,6 +62,9 @@ class NavTask:
     button_keepout: float = 0.2
     buttons_constrained: bool = False
     """Cost for touching a non-goal button while the button timer is 0 (Button1/2)."""
+    allow_same_button: bool = True
+    """Spec quirk (kept): the next goal button may be the one just pressed, paying +1 again while
+    it is still touched. False draws the next goal among the other buttons."""
 
     num_gremlins: int = 0
     gremlin_size: float = 0.1
