@@ -44,7 +44,7 @@ class SafeNavigationEnv(gym.Env):
     success steps. The episode is truncated after ``task.max_episode_steps`` steps.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 25}  # noqa: RUF012
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 50}  # noqa: RUF012
 
     def __init__(
         self,
@@ -63,6 +63,8 @@ class SafeNavigationEnv(gym.Env):
         if camera not in ("overview", "track", "vision"):
             raise ValueError(f"camera must be 'overview', 'track' or 'vision', got {camera!r}")
         self.robot = get_robot(robot)
+        control_dt = self.robot.timestep * SUBSTEPS
+        self.metadata = {**self.metadata, "render_fps": round(1.0 / control_dt)}
         self.terminate_on_violation = bool(terminate_on_violation)
         self.render_mode = render_mode
         self.render_size = render_size
@@ -396,6 +398,8 @@ def make_navigation_env(
     task: NavTask | None = None,
     terminate_on_violation: bool = False,
     render_mode: str | None = None,
+    render_size: tuple[int, int] = (256, 256),
+    camera: str = "overview",
     **task_fields: Any,
 ) -> SafeNavigationEnv:
     """Registry entry point: the ``{kind}{level}`` preset (or ``task``), with fields overridden."""
@@ -411,7 +415,7 @@ def make_navigation_env(
     if task_fields:
         task = task.replace(**task_fields)
     return SafeNavigationEnv(robot, task, terminate_on_violation=terminate_on_violation,
-                             render_mode=render_mode)
+                             render_mode=render_mode, render_size=render_size, camera=camera)
 
 
 __all__ = ["LayoutError", "SafeNavigationEnv", "make_navigation_env"]

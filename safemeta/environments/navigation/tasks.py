@@ -112,6 +112,7 @@ class NavTask:
 
     def replace(self, **changes: Any) -> NavTask:
         """A copy with ``changes`` applied (validated)."""
+        _check_names(changes)
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,12 +122,16 @@ class NavTask:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> NavTask:
         """Inverse of :meth:`to_dict` (lists become tuples)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ValueError(f"unknown NavTask fields {unknown}; valid fields: {sorted(names)}")
+        _check_names(values)
         fixed = {k: _tuplify(v) for k, v in values.items()}
         return cls(**fixed)
+
+
+def _check_names(values: dict[str, Any]) -> None:
+    names = {f.name for f in dataclasses.fields(NavTask)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown NavTask fields {unknown}; valid fields: {sorted(names)}")
 
 
 def _tuplify(value: Any) -> Any:
