@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from safemeta.environments import make
 from safemeta.environments.navigation.env import SafeNavigationEnv
@@ -156,3 +157,23 @@ def test_same_button_quirk_and_its_switch() -> None:
         repeats[allow] = count
     assert repeats[False] == 0
     assert 3 <= repeats[True] <= 20  # the same button is re-picked with probability 1/4
+
+
+def test_car_ball_sensors_are_a_rotation_matrix() -> None:
+    env = SafeNavigationEnv("car", level_task("goal", 0))
+    obs, _ = env.reset(seed=0)
+    np.testing.assert_allclose(obs[15:24], np.eye(3).ravel(), atol=1e-9)  # caster at rest
+    for _ in range(30):
+        obs, *_ = env.step(np.array([1.0, -0.3]))
+    rot = obs[15:24].reshape(3, 3)
+    np.testing.assert_allclose(rot @ rot.T, np.eye(3), atol=1e-9)
+    assert not np.allclose(rot, np.eye(3)) and np.abs(obs[12:15]).max() > 0.1  # it rolled
+
+
+def test_reward_is_clipped_with_a_warning() -> None:
+    env = SafeNavigationEnv("point", level_task("goal", 0))
+    env.reset(seed=0)
+    env._last_dist = 50.0  # a jump no physical step can produce
+    with pytest.warns(UserWarning, match="clipped"):
+        _, reward, *_ = env.step(np.zeros(2))
+    assert reward == 10.0

@@ -114,8 +114,14 @@ def test_set_task_switches_layout_and_parameters_between_episodes() -> None:
     env.unwrapped.set_task(new)
     assert env.unwrapped.get_task() is new
     assert env.unwrapped.physics.structure is structure  # takes effect at the next reset
+    before = agent_and_goal(env)
     env.reset(seed=0)
     physics = env.unwrapped.physics
+    after = agent_and_goal(env)
+    layout = sample_layout(new, np.random.default_rng(5))
+    np.testing.assert_allclose(after, np.concatenate([layout.agent_xy, layout.goal_xy]))
+    assert not np.allclose(before, after)
+    np.testing.assert_allclose(physics.data.xpos[physics.hazard_bodies, :2], layout.hazards_xy)
     assert len(physics.hazard_bodies) == 3
     assert np.allclose(physics.model.geom_size[physics.hazard_geoms, 0], 0.3)
     steps = 0
