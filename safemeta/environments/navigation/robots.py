@@ -18,7 +18,7 @@ _POINT_BODY = """
       <geom name="pointarrow" type="box" size="0.05 0.05 0.05" pos="0.1 0 0"
             rgba="0.7 0.2 0.8 1"/>
       <site name="agent" pos="0 0 0" size="0.02"/>
-      <camera name="vision" pos="0 0 0.15" xyaxes="0 -1 0 0 0 1" fovy="90"/>
+      <camera name="vision" pos="0.16 0 0.05" xyaxes="0 -1 0 0 0 1" fovy="90"/>
     </body>
 """
 
@@ -42,7 +42,7 @@ _CAR_BODY = """
       <geom name="front_connector" type="box" size="0.05 0.03 0.01" pos="0 -0.13 0.04"
             rgba="0.7 0.2 0.8 1"/>
       <site name="agent" pos="0 0 0" size="0.02"/>
-      <camera name="vision" pos="0 -0.1 0.1" xyaxes="1 0 0 0 0 1" fovy="90"/>
+      <camera name="vision" pos="0 -0.2 0.1" xyaxes="-1 0 0 0 0 1" fovy="90"/>
       <body name="left" pos="-0.1 0.1 -0.05">
         <joint name="left" type="hinge" axis="1 0 0" damping="0.001"/>
         <geom name="left" type="cylinder" size="0.05" fromto="-0.055 0 0 -0.005 0 0"
