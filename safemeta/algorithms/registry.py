@@ -111,3 +111,34 @@ register_algorithm(
     "ray.rllib.algorithms.sac:SACConfig",
     "SAC (RLlib's implementation), unconstrained: ignores cost; a reference for return and cost.",
 )
+_SAC_LAG = "safemeta.algorithms.sac_lagrangian"
+register_algorithm(
+    "meta_sac_lag",
+    f"{_SAC_LAG}.config:MetaSACLagConfig",
+    "Meta SAC-Lag (Honari et al.): SAC-Lagrangian with ε (Eq. 14) and α (Eq. 15) meta-learned.",
+    presets=f"{_SAC_LAG}.presets:META_SAC_LAG",
+)
+register_algorithm(
+    "meta_sac_lag_nl",
+    f"{_SAC_LAG}.config:MetaSACLagNLConfig",
+    "Meta SAC-Lag with the nonlinear threshold objective J_nl (Eq. 16).",
+    presets=f"{_SAC_LAG}.presets:META_SAC_LAG_NL",
+)
+register_algorithm(
+    "sacv2_lag",
+    f"{_SAC_LAG}.config:SACv2LagConfig",
+    "SACv2-Lag: SAC-Lagrangian (Eq. 11) with fixed ε; α by target entropy −dim(A).",
+    presets=f"{_SAC_LAG}.presets:SACV2_LAG",
+)
+register_algorithm(
+    "rcpo_sacv2",
+    f"{_SAC_LAG}.config:RCPOSACv2Config",
+    "RCPO-SACv2: SAC on Q̂ = Q_r − νQ_c, ν by Eq. 11; α by target entropy.",
+    presets=f"{_SAC_LAG}.presets:RCPO_SACV2",
+)
+register_algorithm(
+    "rcpo_metasac",
+    f"{_SAC_LAG}.config:RCPOMetaSACConfig",
+    "RCPO-MetaSAC: SAC on Q̂ with α meta-learned on initial states (Meta-SAC).",
+    presets=f"{_SAC_LAG}.presets:RCPO_METASAC",
+)

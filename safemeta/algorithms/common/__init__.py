@@ -1,0 +1,1 @@
+"""Pieces shared by safemeta's algorithms: networks, optimizer steps, Lagrange multipliers."""
