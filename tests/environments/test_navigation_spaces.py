@@ -80,3 +80,16 @@ def test_lidar_bins_start_at_body_x_counter_clockwise() -> None:
     # Beyond the range nothing is seen.
     lidar(np.array([[3.5, 0.0]]), np.eye(3), out)
     assert not out.any()
+
+
+def test_physics_reference_is_a_separate_copy() -> None:
+    import mujoco
+
+    env = make("SafetyPointGoal1-v0")
+    env.reset(seed=0)
+    model, data, substeps = env.unwrapped.physics_reference()
+    assert isinstance(model, mujoco.MjModel) and isinstance(data, mujoco.MjData) and substeps == 10
+    np.testing.assert_array_equal(data.qpos, env.unwrapped.physics.data.qpos)
+    data.ctrl[:] = 1.0
+    mujoco.mj_step(model, data, substeps)
+    assert not np.array_equal(data.qpos, env.unwrapped.physics.data.qpos)
