@@ -1,0 +1,167 @@
+"""The CPO step (Achiam et al. 2017; Eq. 3-4 of Meta-CPO) from conjugate-gradient quantities.
+
+The trust-region problem with one linear cost constraint (Eq. 3),
+
+.. math:: \\max_x\\; g^T x \\quad\\text{s.t.}\\quad \\tfrac12 x^T H x \\le \\delta,\\qquad
+          b + a^T x \\le 0,
+
+with g the reward-surrogate gradient, a the cost-surrogate gradient and b = J_C - d, is solved via
+its two-variable dual. With v = H⁻¹g and w = H⁻¹a (conjugate gradient), q = gᵀv, r = gᵀw,
+s = aᵀw, the Lagrangian L = gᵀx − λ(½xᵀHx − δ) − ν(b + aᵀx) gives x* = (v − ν w)/λ and the dual
+
+.. math:: \\min_{\\lambda>0,\\nu\\ge 0}\\; D(\\lambda,\\nu) =
+          \\frac{q - 2\\nu r + \\nu^2 s}{2\\lambda} + \\lambda\\delta - \\nu b,
+          \\qquad \\nu^*(\\lambda) = \\max\\Bigl(0, \\frac{\\lambda b + r}{s}\\Bigr).
+
+Sign note: with g the gradient of the quantity to *maximise*, ν* uses ``+ r``; formulas written for
+the gradient of a loss (−g) carry ``− r``. When the QP is infeasible (b > 0 and b²/s > 2δ) the
+recovery step of Eq. 4 only decreases the cost: x = −sqrt(2δ/s)·w.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+
+import torch
+
+_EPS = 1e-8
+
+
+class CPOCase(IntEnum):
+    """Which branch produced the step (logged as a learner metric)."""
+
+    INFEASIBLE_RECOVERY = 0
+    """b > 0 and the trust region holds no feasible point: Eq. 4, decrease cost only."""
+    INFEASIBLE_DUAL = 1
+    """b ≥ 0 but the trust region holds feasible points: dual solve (restores feasibility)."""
+    FEASIBLE_DUAL = 2
+    """b < 0 and the constraint boundary cuts the trust region: dual solve (ν may be 0)."""
+    FEASIBLE_TRPO = 3
+    """b < 0 and the whole trust region is feasible: the TRPO step."""
+    NO_COST_GRADIENT = 4
+    """The cost gradient vanishes (s ≈ 0): TRPO step if feasible, no step otherwise."""
+
+
+@dataclass(frozen=True)
+class CPODual:
+    """Solution of the dual: multipliers λ (trust region) and ν (cost), and the case."""
+
+    lam: torch.Tensor
+    nu: torch.Tensor
+    case: CPOCase
+
+
+def _project(value: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    # clamp(v, low, high) returns high when low > high; project in two steps instead.
+    return torch.clamp(torch.clamp(value, max=high), min=low)
+
+
+def cpo_dual(
+    q: torch.Tensor, r: torch.Tensor, s: torch.Tensor, b: torch.Tensor, delta: float
+) -> CPODual:
+    """Solve the CPO dual in closed form (Achiam et al. 2017, Theorem 2 / appendix 10.2).
+
+    With A = q − r²/s and B = 2δ − b²/s, on the region where ν > 0 (λb + r > 0)
+    :math:`D = A/(2\\lambda) + \\lambda B/2 - rb/s`, minimised at :math:`\\lambda_a = \\sqrt{A/B}`;
+    where ν = 0 (λb + r ≤ 0) :math:`D = q/(2\\lambda) + \\lambda\\delta`, minimised at
+    :math:`\\lambda_b = \\sqrt{q/(2\\delta)}`. Each minimiser is projected onto its region and the
+    smaller D wins; then ν = max(0, (λb + r)/s).
+    """
+    if float(s) <= _EPS:
+        lam = torch.sqrt(q.clamp_min(_EPS) / (2.0 * delta))
+        return CPODual(lam, torch.zeros_like(q), CPOCase.NO_COST_GRADIENT)
+    big_b = 2.0 * delta - b * b / s
+    if float(big_b) < 0.0:
+        if float(b) >= 0.0:
+            return CPODual(
+                torch.sqrt(s / (2.0 * delta)), torch.zeros_like(q), CPOCase.INFEASIBLE_RECOVERY
+            )
+        return CPODual(
+            torch.sqrt(q.clamp_min(_EPS) / (2.0 * delta)),
+            torch.zeros_like(q),
+            CPOCase.FEASIBLE_TRPO,
+        )
+    case = CPOCase.INFEASIBLE_DUAL if float(b) >= 0.0 else CPOCase.FEASIBLE_DUAL
+    big_a = (q - r * r / s).clamp_min(_EPS)
+    big_b = big_b.clamp_min(_EPS)
+    bf, rf = float(b), float(r)
+    # Regions of λ ≥ 0: "a" where λb + r > 0 (ν > 0), "b" where λb + r ≤ 0 (ν = 0).
+    if bf > 0.0:
+        region_a, region_b = (max(-rf / bf, 0.0), math.inf), (0.0, -rf / bf)
+    elif bf < 0.0:
+        region_a, region_b = (0.0, -rf / bf), (max(-rf / bf, 0.0), math.inf)
+    else:
+        region_a, region_b = (
+            ((0.0, math.inf), (0.0, -1.0)) if rf > 0.0 else ((0.0, -1.0), (0.0, math.inf))
+        )
+
+    def dual_a(lam: torch.Tensor) -> torch.Tensor:
+        return big_a / (2.0 * lam) + lam * big_b / 2.0 - r * b / s
+
+    def dual_b(lam: torch.Tensor) -> torch.Tensor:
+        return q / (2.0 * lam) + lam * delta
+
+    candidates = []
+    for (low, high), unconstrained, dual in (
+        (region_a, torch.sqrt(big_a / big_b), dual_a),
+        (region_b, torch.sqrt(q.clamp_min(_EPS) / (2.0 * delta)), dual_b),
+    ):
+        if high < low or high <= 0.0:
+            continue  # empty region
+        lam = _project(unconstrained, max(low, _EPS), high).clamp_min(_EPS)
+        candidates.append((float(dual(lam)), lam))
+    lam = min(candidates, key=lambda c: c[0])[1]
+    nu = torch.clamp((lam * b + r) / s, min=0.0)
+    return CPODual(lam, nu, case)
+
+
+def cpo_step(
+    v: torch.Tensor,
+    w: torch.Tensor,
+    q: torch.Tensor,
+    r: torch.Tensor,
+    s: torch.Tensor,
+    b: torch.Tensor,
+    delta: float,
+) -> tuple[torch.Tensor, CPODual]:
+    """The CPO parameter step x* from v = H⁻¹g, w = H⁻¹a and q, r, s, b, δ.
+
+    .. math:: x^* = \\frac{1}{\\lambda^*}(v - \\nu^* w)\\quad\\text{(Eq. 3)},\\qquad
+              x^* = -\\sqrt{2\\delta/s}\\; w\\quad\\text{(Eq. 4, infeasible)}
+
+    With ``NO_COST_GRADIENT`` and b ≥ 0 no step is taken (zeros): nothing is known about how to
+    decrease the cost.
+    """
+    dual = cpo_dual(q, r, s, b, delta)
+    if dual.case is CPOCase.INFEASIBLE_RECOVERY:
+        return -torch.sqrt(2.0 * delta / s) * w, dual
+    if dual.case is CPOCase.NO_COST_GRADIENT and float(b) >= 0.0:
+        return torch.zeros_like(v), dual
+    return (v - dual.nu * w) / dual.lam, dual
+
+
+def cpo_accept(
+    *,
+    kl: float,
+    max_kl: float,
+    reward_improvement: float,
+    cost_change: float,
+    b: float,
+    case: CPOCase,
+    kl_slack: float = 1.0,
+) -> bool:
+    """CPO's line-search test for a candidate step.
+
+    Accept when the KL is in the trust region, the cost surrogate respects the limit
+    :math:`\\Delta L_C \\le \\max(-b, 0)` (in a recovery step: it must not increase), and, when
+    the step was solved as a feasible problem, the reward surrogate does not decrease.
+    """
+    if not math.isfinite(kl) or kl > kl_slack * max_kl:
+        return False
+    if cost_change > max(-b, 0.0):
+        return False
+    if case in (CPOCase.INFEASIBLE_RECOVERY, CPOCase.INFEASIBLE_DUAL):
+        return True
+    return reward_improvement >= 0.0
