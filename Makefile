@@ -19,7 +19,7 @@ demo: install
 	$(BIN)/safemeta run tune_configs/demo.yaml --restart
 
 test: install
-	$(BIN)/python -m pytest -q --timeout=900
+	$(BIN)/python -m pytest -q --timeout=900 --durations=15
 
 lint: install
 	$(BIN)/ruff check safemeta tests benchmarks

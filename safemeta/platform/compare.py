@@ -235,7 +235,8 @@ def plot_curves(trials: Sequence[TrialCurves], env: str, path: Path) -> None:
         axis.set_xlabel("env steps")
         axis.set_title(metric.replace("_", " "))
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
+    if axes[0].lines:
+        axes[0].legend(fontsize=8)
     fig.suptitle(env)
     fig.tight_layout()
     buffer = io.BytesIO()
