@@ -171,17 +171,17 @@ class SafeSACConfig(AlgorithmConfig):
             value = getattr(self, name)
             if value not in choices:
                 self._value_error(f"{name}={value!r} is not one of {choices}; pick one of them")
+        if self.policy_objective == "rcpo" and self.epsilon_update != "fixed":
+            self._value_error(
+                f"epsilon_update={self.epsilon_update!r} with policy_objective='rcpo': ε does not "
+                "enter RCPO's policy objective; use epsilon_update='fixed'"
+            )
         meta = self.epsilon_update != "fixed" or self.alpha_update != "target_entropy"
         if meta and self.actor_optimizer != "rmsprop":
             self._value_error(
                 f"actor_optimizer={self.actor_optimizer!r} with a meta-gradient update "
                 "(epsilon_update/alpha_update): the inner step is differentiated through "
                 "RMSProp; set actor_optimizer='rmsprop'"
-            )
-        if self.policy_objective == "rcpo" and self.epsilon_update != "fixed":
-            self._value_error(
-                f"epsilon_update={self.epsilon_update!r} with policy_objective='rcpo': ε does not "
-                "enter RCPO's policy objective; use epsilon_update='fixed'"
             )
         for name in ("gamma", "gamma_c"):
             value = getattr(self, name)
