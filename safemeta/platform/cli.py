@@ -146,6 +146,51 @@ def compare_command(
         raise typer.Exit(2) from None
 
 
+@app.command("render")
+def render_command(
+    checkpoint: Annotated[
+        str, typer.Argument(help="Checkpoint folder or MLflow run id of a trial.")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output: .gif, or .png for a frame strip.")],
+    env: Annotated[
+        str | None, typer.Option("--env", help="Environment (default: the run's env tag).")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Episode seed.")] = 0,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Stop early.")] = None,
+    every: Annotated[int, typer.Option("--every", help="Keep every k-th frame.")] = 1,
+    tracking_uri: TrackingUri = None,
+) -> None:
+    """Save one deterministic episode of a checkpoint's policy as a GIF or a strip of frames."""
+    os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen rendering; before mujoco is imported
+    from safemeta.environments.navigation.render import save_frames
+    from safemeta.environments.registry import make
+    from safemeta.platform.checkpoints import CheckpointPolicy, resolve_checkpoint, run_env_spec
+
+    try:
+        path, tags = resolve_checkpoint(
+            checkpoint, tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+        )
+    except FileNotFoundError as error:
+        error_console.print(f"[red]{error}[/]")
+        raise typer.Exit(2) from None
+    name, kwargs = run_env_spec(checkpoint, tags, tracking_uri) if env is None else (env, {})
+    if name is None:
+        error_console.print("[red]--env is needed: the checkpoint is not from a tracked run[/]")
+        raise typer.Exit(2)
+    episode = save_frames(
+        make(name, **kwargs, render_mode="rgb_array"),
+        CheckpointPolicy(path),
+        out,
+        seed=seed,
+        max_steps=max_steps,
+        every=every,
+    )
+    console.print(
+        f"{episode.path}: {episode.num_frames} frames, return {episode.episode_return:.3g}, "
+        f"cost {episode.episode_cost:.3g}, {episode.length} steps ({name}, seed {seed})"
+    )
+
+
 def _print_comparison(sweep: str, uri: str, out: Path) -> None:
     from safemeta.platform.compare import HEADERS, compare_sweep, rows_as_text
 
