@@ -142,3 +142,23 @@ register_algorithm(
     "RCPO-MetaSAC: SAC on Q̂ with α meta-learned on initial states (Meta-SAC).",
     presets=f"{_SAC_LAG}.presets:RCPO_METASAC",
 )
+register_algorithm(
+    "trpo",
+    "safemeta.algorithms.onpolicy.config:TRPOConfig",
+    "TRPO: natural-gradient trust-region steps (CG + line search); ignores cost, reports it.",
+)
+register_algorithm(
+    "trpo_lag",
+    "safemeta.algorithms.onpolicy.config:TRPOLagConfig",
+    "TRPO-Lag: TRPO on A_R - λ·A_C with λ ≥ 0 ascended on J_C - d.",
+)
+register_algorithm(
+    "cpo",
+    "safemeta.algorithms.onpolicy.config:CPOConfig",
+    "CPO: trust-region step with one linear cost constraint (dual solve, infeasible recovery).",
+)
+register_algorithm(
+    "ppo_lag",
+    "safemeta.algorithms.onpolicy.config:PPOLagConfig",
+    "PPO-Lag: clipped first-order epochs on (A_R - λ·A_C)/(1 + λ), λ ascended on J_C - d.",
+)

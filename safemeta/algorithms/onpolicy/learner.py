@@ -1,0 +1,156 @@
+"""The Learner of the on-policy family: owns the whole update (``_update``).
+
+Per iteration: fold the batch's observations into the running normaliser; the connector adds
+costs, GAE advantages and value targets; then (Lagrangian variants) the multiplier step on
+J_C − d, the policy step of the variant, and the critic regression. J_C and the episode length L
+come from the Algorithm (finished episodes) through ``update(..., cost_estimate=...)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from ray.rllib.core import DEFAULT_MODULE_ID
+from ray.rllib.core.columns import Columns
+from ray.rllib.core.learner.torch.torch_learner import TorchLearner
+
+from safemeta.algorithms.common.episode_costs import CostEstimate
+from safemeta.algorithms.common.scalars import ProjectedScalar
+from safemeta.algorithms.onpolicy.lagrangian import lagrangian_advantages, multiplier_gradient
+from safemeta.algorithms.onpolicy.updates import (
+    PolicyBatch,
+    TrustRegionSettings,
+    center,
+    cpo_update,
+    critic_update,
+    ppo_update,
+    standardize,
+    trpo_update,
+)
+
+LAGRANGE_STATE = "lagrange_multiplier"
+CRITIC_OPTIMIZER = "critic"
+POLICY_OPTIMIZER = "policy"
+
+
+class OnPolicyLearner(TorchLearner):
+    """TRPO / TRPO-Lag / CPO / PPO-Lag, selected by ``config.policy_update``."""
+
+    def build(self) -> None:
+        super().build()
+        cfg = self.config
+        self.lagrange: ProjectedScalar | None = None
+        if cfg.uses_lagrangian:
+            self.lagrange = ProjectedScalar(
+                cfg.lagrangian_init,
+                lr=cfg.lagrangian_lr,
+                optimizer=cfg.lagrangian_optimizer,
+                low=0.0,
+            )
+        self._generator = torch.Generator().manual_seed(int(cfg.seed or 0))
+        self._cost_estimate: CostEstimate | None = None
+
+    def configure_optimizers_for_module(self, module_id: str, config: Any = None) -> None:
+        module = self.module[module_id]
+        critic_params = module.critic_parameters()
+        self.register_optimizer(
+            module_id=module_id,
+            optimizer_name=CRITIC_OPTIMIZER,
+            optimizer=torch.optim.Adam(critic_params, lr=self.config.critic_lr),
+            params=critic_params,
+        )
+        if self.config.policy_update == "ppo":
+            policy_params = module.policy_parameters()
+            self.register_optimizer(
+                module_id=module_id,
+                optimizer_name=POLICY_OPTIMIZER,
+                optimizer=torch.optim.Adam(policy_params, lr=self.config.lr),
+                params=policy_params,
+            )
+
+    def compute_loss_for_module(self, *, module_id: str, config: Any, batch: Any, fwd_out: Any):
+        raise NotImplementedError("OnPolicyLearner owns the update in _update()")
+
+    def update(self, *args: Any, cost_estimate: CostEstimate | None = None, **kwargs: Any):
+        """Stash J_C / L, fold observations into the normaliser, then RLlib's update."""
+        self._cost_estimate = cost_estimate
+        episodes = kwargs.get("episodes")
+        module = self.module[DEFAULT_MODULE_ID]
+        if episodes and module.normalize_observations:
+            obs = np.concatenate([np.asarray(ep.get_observations()[:-1]) for ep in episodes])
+            module.obs_normalizer.update(torch.as_tensor(obs))
+        return super().update(*args, **kwargs)
+
+    def _update(self, batch: dict[str, Any], **kwargs: Any) -> tuple[Any, Any, Any]:
+        cfg, mid = self.config, DEFAULT_MODULE_ID
+        module = self.module[mid]
+        columns = batch[mid]
+        data = PolicyBatch.from_columns(
+            {**columns, "obs": columns[Columns.OBS], "actions": columns[Columns.ACTIONS]}
+        )
+        estimate = self._cost_estimate
+        if estimate is None:
+            raise ValueError("OnPolicyLearner.update needs cost_estimate=CostEstimate(...)")
+        adv = standardize(data.advantages) if cfg.normalize_advantages else data.advantages
+        cadv = center(data.cost_advantages)
+        metrics: dict[str, float] = {
+            "episode_cost_estimate": estimate.episode_cost,
+            "episode_length_estimate": estimate.episode_length,
+            "cost_limit": cfg.cost_limit,
+        }
+        if self.lagrange is not None:  # dual step first, on this batch's J_C (as OmniSafe)
+            self.lagrange.ascend(
+                torch.tensor(multiplier_gradient(estimate.episode_cost, cfg.cost_limit))
+            )
+            lam = float(self.lagrange.value)
+            metrics["lagrange_multiplier"] = lam
+            adv = lagrangian_advantages(adv, cadv, lam, normalize=cfg.policy_update == "ppo")
+        settings = TrustRegionSettings(
+            cfg.max_kl,
+            cfg.cg_iterations,
+            cfg.cg_damping,
+            cfg.line_search_steps,
+            cfg.line_search_decay,
+        )
+        if cfg.policy_update == "trpo":
+            metrics |= trpo_update(module, data, adv, settings)
+        elif cfg.policy_update == "cpo":
+            b = (estimate.episode_cost - cfg.cost_limit) / max(estimate.episode_length, 1.0)
+            metrics |= cpo_update(module, data, adv, cadv, b, settings)
+        else:
+            metrics |= ppo_update(
+                module,
+                data,
+                adv,
+                self.get_optimizer(mid, POLICY_OPTIMIZER),
+                clip=cfg.clip_param,
+                epochs=cfg.num_epochs,
+                minibatch_size=cfg.minibatch_size,
+                target_kl=cfg.target_kl,
+                generator=self._generator,
+            )
+        metrics |= critic_update(
+            module,
+            data,
+            self.get_optimizer(mid, CRITIC_OPTIMIZER),
+            epochs=cfg.critic_epochs,
+            minibatch_size=cfg.critic_minibatch_size,
+            generator=self._generator,
+        )
+        for key, value in metrics.items():
+            self.metrics.log_value((mid, key), value, window=1)
+        loss = torch.tensor(metrics["value_loss"] + metrics["cost_value_loss"])
+        return {}, {mid: loss}, {}
+
+    def get_state(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        state = super().get_state(*args, **kwargs)
+        if getattr(self, "lagrange", None) is not None and not kwargs.get("inference_only"):
+            state[LAGRANGE_STATE] = self.lagrange.get_state()
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        if LAGRANGE_STATE in state and getattr(self, "lagrange", None) is not None:
+            self.lagrange.set_state(state[LAGRANGE_STATE])
