@@ -20,6 +20,7 @@ BUILTIN_FAMILIES: tuple[str, ...] = (
     "safemeta.environments.classic",
     "safemeta.environments.navigation",
     "safemeta.environments.robotics",
+    "safemeta.environments.pour_coffee",
 )
 
 
