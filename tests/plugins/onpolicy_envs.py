@@ -1,0 +1,92 @@
+"""Tiny envs for the on-policy family's tests (importable by Ray workers)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+_INSTANCES = itertools.count()
+
+
+class RiskyRewardEnv(gym.Env):
+    """One-dimensional action; reward = clip(a, -1, 1), cost = 1 while a > ``threshold``.
+
+    The unconstrained optimum pushes a -> 1 and pays ``episode_length`` cost per episode; with a
+    cost limit d < episode_length the constrained optimum keeps a mostly below the threshold.
+    Observations carry the time only.
+    """
+
+    def __init__(self, episode_length: int = 20, threshold: float = 0.25) -> None:
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.episode_length, self.threshold = episode_length, threshold
+        self._t = 0
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self._t / self.episode_length, 1.0], np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._t = 0
+        return self._obs(), {}
+
+    def step(self, action):
+        a = float(np.clip(np.asarray(action).reshape(-1)[0], -1.0, 1.0))
+        self._t += 1
+        cost = float(a > self.threshold)
+        return self._obs(), a, False, self._t >= self.episode_length, {"cost": cost}
+
+
+@dataclass(frozen=True)
+class TargetTask:
+    """Reach ``target`` with the action; ``cost_limit`` as every safemeta task carries."""
+
+    target: float
+    cost_limit: float = 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TaskTargetEnv(gym.Env):
+    """reward = -(a - target)², cost = 1 if |a| > 0.9; ``info["target"]`` tells the task.
+
+    Episode lengths are random: 2 or 20 steps with equal probability, so episode-count sampling
+    bias is visible (true mean length 11). They come from a stream seeded once per instance (from
+    the worker index and an instance counter), not from ``reset(seed=...)``: RLlib re-seeds on
+    every forced reset, which would replay the same lengths.
+    """
+
+    def __init__(self, config: Any = None, random_lengths: bool = True) -> None:
+        config = config if config is not None else {}
+        random_lengths = config.get("random_lengths", random_lengths)
+        worker = getattr(config, "worker_index", 0)
+        self._lengths = np.random.default_rng([worker, next(_INSTANCES)])
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self.random_lengths = random_lengths
+        self._task = TargetTask(0.0)
+        self._t, self._length = 0, 10
+
+    def set_task(self, task: TargetTask) -> None:
+        self._task = task
+
+    def get_task(self) -> TargetTask:
+        return self._task
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._t = 0
+        self._length = int(self._lengths.choice([2, 20])) if self.random_lengths else 10
+        return np.array([0.0, 1.0], np.float32), {"target": self._task.target}
+
+    def step(self, action):
+        a = float(np.clip(np.asarray(action).reshape(-1)[0], -1.0, 1.0))
+        self._t += 1
+        info = {"target": self._task.target, "cost": float(abs(a) > 0.9)}
+        obs = np.array([self._t / 20.0, 1.0], np.float32)
+        return obs, -((a - self._task.target) ** 2), False, self._t >= self._length, info
