@@ -16,7 +16,11 @@ import numpy as np
 
 from safemeta.environments.hardware.backend import ArmBackend, BackendError, Feedback, Twist
 from safemeta.environments.pour_coffee.kinematics import HOME
+from safemeta.environments.pour_coffee.kinematics import JOINT_VELOCITY_LIMITS as VELOCITY_LIMITS
 from safemeta.environments.pour_coffee.twin import PHYSICS_HZ, KinovaTwin
+
+REFERENCE_GAIN = 20.0  # 1/s, joint-reference servo on top of the resolved-rate velocities
+LEASH = 0.05  # rad, largest reference lead over the measured joint angle
 
 
 class TwinBackend(ArmBackend):
@@ -49,6 +53,7 @@ class TwinBackend(ArmBackend):
         self._pending: deque[tuple[float, Twist | None]] = deque()
         self._twist: Twist | None = None  # None: stopped (joint velocities held at zero)
         self._fault = ""
+        self._q_ref = HOME.copy()
 
     def __repr__(self) -> str:
         return f"TwinBackend(latency={self.latency}, noise=({self.position_noise}, ...))"
@@ -57,6 +62,7 @@ class TwinBackend(ArmBackend):
     def connect(self) -> None:
         if self.twin is None:
             self.twin = KinovaTwin()
+            self._q_ref = self.twin.joint_state()[0]
 
     def close(self) -> None:
         if self.twin is not None:
@@ -80,6 +86,7 @@ class TwinBackend(ArmBackend):
         self._pending.clear()
         self._twist = None
         world.set_joint_velocities(np.zeros(7))
+        self._q_ref = world.joint_state()[0]
 
     def estop(self) -> None:
         self.stop()
@@ -97,6 +104,7 @@ class TwinBackend(ArmBackend):
         self._pending.clear()
         self._twist = None
         world.reset(q)
+        self._q_ref = np.array(q, dtype=float)
 
     # -- clock ----------------------------------------------------------------------------------
     def advance(self, dt: float) -> None:
@@ -109,11 +117,19 @@ class TwinBackend(ArmBackend):
             while self._pending and self._pending[0][0] <= world.time + 1e-9:
                 self._twist = self._pending.popleft()[1]
             chunk = min(self.substeps_per_ik, steps - done)
+            q, moving, _ = world.joint_state()
             if self._twist is None:
-                world.set_joint_velocities(np.zeros(7))
+                qdot = np.zeros(7)
+                if np.max(np.abs(moving)) > 0.02:  # braking: hold where the arm comes to rest
+                    self._q_ref = q
             else:
                 qdot = world.twist_to_joint_velocities(self._twist.as_vector(), chunk / PHYSICS_HZ)
-                world.set_joint_velocities(qdot)
+            # Servo to the integrated joint reference (no drift at rest, none along a path); the
+            # reference stays within LEASH of the arm, so a blocked arm does not wind up.
+            self._q_ref = q + np.clip(self._q_ref - q, -LEASH, LEASH)
+            command = qdot + REFERENCE_GAIN * (self._q_ref - q)
+            world.set_joint_velocities(np.clip(command, -VELOCITY_LIMITS, VELOCITY_LIMITS))
+            self._q_ref = self._q_ref + qdot * chunk / PHYSICS_HZ
             world.step(chunk)
             done += chunk
 

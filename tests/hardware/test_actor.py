@@ -1,0 +1,122 @@
+"""The arm actor on Ray: placement by the ``kinova_gen3`` resource, real-time shield, env access.
+
+The session's shared local Ray (``local_ray``) has no ``kinova_gen3`` resource and starting a second
+Ray with it costs ~15 s here, so placement is tested as: the actor's options request one unit, and
+on a cluster without one ``start_arm_actor`` fails at once with the fix (if the cluster does offer
+the resource, the actor is really placed by it). The twin actors here are started with
+``on_arm_node=False``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+from safemeta.environments import make
+from safemeta.environments.hardware.actor import (
+    ARM_RESOURCE,
+    arm_actor_options,
+    start_arm_actor,
+    stop_arm_actor,
+)
+from safemeta.environments.hardware.backend import Twist
+
+
+def unique_name() -> str:
+    return f"arm-test-{uuid.uuid4().hex[:8]}"
+
+
+def test_actor_options_request_the_arm_resource():
+    options = arm_actor_options("arm", "lab")
+    assert options["resources"] == {ARM_RESOURCE: 1}
+    assert options["num_cpus"] == 0 and options["max_concurrency"] >= 2
+    assert options["name"] == "arm" and options["namespace"] == "lab"
+    assert "resources" not in arm_actor_options(on_arm_node=False)
+
+
+def test_placement_by_the_arm_resource(local_ray):
+    import ray
+
+    name = unique_name()
+    if ray.cluster_resources().get(ARM_RESOURCE, 0) < 1:
+        with pytest.raises(RuntimeError, match=re.escape("ray start --address=HEAD --resources=")):
+            start_arm_actor("twin", name=name, on_arm_node=True)
+        with pytest.raises(ValueError, match=r"not found|Failed to look up"):
+            ray.get_actor(name)  # nothing was left pending
+        return
+    handle = start_arm_actor(
+        "twin", name=name, on_arm_node=True, realtime=False
+    )  # pragma: no cover
+    try:  # pragma: no cover - only on clusters that have an arm node
+        node = ray.get(handle.status.remote())
+        assert node["backend"] == "twin"
+    finally:
+        stop_arm_actor(handle)
+
+
+def test_realtime_twin_actor_watchdog_and_latch(local_ray):
+    import ray
+
+    handle = start_arm_actor(
+        "twin", name=unique_name(), shield={"watchdog_timeout": 0.15}, realtime=True
+    )
+    try:
+        twist = Twist(np.array([0.0, 0.1, 0.0]), np.zeros(3))
+        start = ray.get(handle.feedback.remote()).tool_position
+        for _ in range(6):
+            reply = ray.get(handle.step.remote(twist))
+        assert reply.feedback.tool_position[1] - start[1] > 0.01  # moved along +y
+        time.sleep(0.8)  # silence: several times the watchdog timeout
+        status = ray.get(handle.status.remote())
+        assert any(e["kind"] == "watchdog_stop" for e in status["events"])
+        feedback = ray.get(handle.feedback.remote())
+        assert np.linalg.norm(feedback.tool_linear_velocity) < 5e-3
+        ray.get(handle.estop.remote())  # answered while the control loop runs
+        reply = ray.get(handle.step.remote(twist))
+        assert reply.latched == "emergency stop" and not reply.command.as_vector().any()
+        ray.get(handle.reset.remote())
+        assert not ray.get(handle.step.remote(twist)).latched
+    finally:
+        stop_arm_actor(handle)
+
+
+def test_env_steps_the_arm_through_the_actor_from_a_ray_worker(local_ray):
+    import ray
+
+    name = unique_name()
+    handle = start_arm_actor("twin", name=name, realtime=False)
+    try:
+
+        @ray.remote(num_cpus=0)
+        def rollout(actor_name: str) -> tuple[list[float], bool, float]:
+            env = make("SafetyPourCoffee-v0", backend="actor", actor_name=actor_name,
+                       max_episode_steps=8)  # fmt: skip
+            obs, _ = env.reset(seed=0)
+            distances = []
+            for _ in range(8):
+                goal_dir = obs[9:12] - obs[:3]
+                action = np.array([*(goal_dir / np.linalg.norm(goal_dir) * 0.5), 0.0], np.float32)
+                obs, _, _, truncated, info = env.step(action)
+                distances.append(info["distance"])
+            return distances, truncated, info["cost"]
+
+        distances, truncated, cost = ray.get(rollout.remote(name))
+        assert truncated and cost == 0.0
+        assert distances[-1] < distances[0] - 0.03  # 8 × 50 ms at 0.125 m/s towards the goal
+        # A shield stop ends the episode through the actor, whatever terminate_on_violation says.
+        env = make("SafetyPourCoffee-v0", backend="actor", actor_name=name)
+        env.reset(seed=0)
+        ray.get(handle.estop.remote())
+        _, _, terminated, _, info = env.step(np.zeros(4, np.float32))
+        assert terminated and info["shield_stop"] == "emergency stop" and info["cost"] == 1.0
+    finally:
+        stop_arm_actor(handle)
+
+
+def test_env_without_a_running_actor_names_the_fix(local_ray):
+    with pytest.raises(ValueError, match="start_arm_actor"):
+        make("SafetyPourCoffee-v0", backend="actor", actor_name=unique_name())
