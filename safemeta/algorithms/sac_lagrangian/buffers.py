@@ -148,6 +148,10 @@ class SafeReplay:
         """A batch B (or B') uniformly from D."""
         return self.main.batch_at(torch.randint(self.main.size, (n,), generator=generator))
 
+    def sample_observations(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Observations of a resampled batch B' from D (the ε meta-objective needs only s)."""
+        return self.main.data["obs"][torch.randint(self.main.size, (n,), generator=generator)]
+
     def sample_safety(self, n: int, generator: torch.Generator) -> Batch:
         """A batch from D ∪ D_s: uniform over the union, or ``safety_fraction`` of it from D_s."""
         n_main, n_safe = self.main.size, self.safety.size

@@ -18,6 +18,7 @@ from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 
 from safemeta.algorithms.sac_lagrangian.buffers import SafeReplay
+from safemeta.algorithms.sac_lagrangian.training_loop import run_updates
 from safemeta.algorithms.sac_lagrangian.update import STAT_NAMES, SafeSACUpdate
 
 EXTRA_STATE = "safe_sac"
@@ -83,22 +84,13 @@ class SafeSACLearner(TorchLearner):
         return self.metrics.reduce()
 
     def run_updates(self, num_updates: int) -> torch.Tensor | None:
-        """``num_updates`` updates on fresh batches from D, D ∪ D_s, D (resampled) and D_0."""
-        size = self.config.train_batch_size_per_learner
-        if num_updates <= 0 or not self.replay.ready(size):
-            return None
-        generator = self.core.generator
-        total = torch.zeros(len(STAT_NAMES), dtype=torch.float64)
-        for _ in range(num_updates):
-            batch = self.replay.sample_main(size, generator)
-            safety_batch = self.replay.sample_safety(size, generator)
-            meta_obs = self.replay.main.data["obs"][
-                torch.randint(self.replay.main.size, (size,), generator=generator)
-            ]
-            initial_obs = self.replay.initial.sample(size, generator)
-            total += self.core.step(batch, safety_batch, meta_obs, initial_obs)
-        self._weights_seq_no += 1
-        return total / num_updates
+        """``num_updates`` updates on the buffers (see ``training_loop.run_updates``)."""
+        stats = run_updates(
+            self.core, self.replay, num_updates, self.config.train_batch_size_per_learner
+        )
+        if stats is not None:
+            self._weights_seq_no += 1
+        return stats
 
     def _log(self, stats: torch.Tensor | None) -> None:
         mid = DEFAULT_MODULE_ID
