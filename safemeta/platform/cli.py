@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from safemeta.platform.deploy import deploy_command
 from safemeta.platform.experiment import ExperimentError, expand_trials, load_experiment
 
 app = typer.Typer(
@@ -189,6 +190,9 @@ def render_command(
         f"{episode.path}: {episode.num_frames} frames, return {episode.episode_return:.3g}, "
         f"cost {episode.episode_cost:.3g}, {episode.length} steps ({name}, seed {seed})"
     )
+
+
+app.command("deploy")(deploy_command)  # logic in safemeta.platform.deploy
 
 
 def _print_comparison(sweep: str, uri: str, out: Path) -> None:

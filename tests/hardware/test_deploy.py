@@ -1,0 +1,133 @@
+"""`safemeta deploy`: a PPO checkpoint of SafetyPourCoffee-v0 on the arm actor, logged to MLflow."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from safemeta.environments.hardware.actor import start_arm_actor, stop_arm_actor
+from safemeta.platform.cli import app
+from safemeta.platform.deploy import EPISODE_METRICS, deploy
+from safemeta.platform.trial import SafemetaTrial, TrialSpec
+
+PASSWORD = "never-log-me-0815"
+
+
+@pytest.fixture(scope="module")
+def pour_checkpoint(local_ray, tmp_path_factory) -> Path:
+    """RLlib's PPO after one tiny iteration on SafetyPourCoffee-v0 (short episodes)."""
+    spec = TrialSpec(
+        sweep="unit",
+        trial_name="pour",
+        algorithm="ppo",
+        label="ppo",
+        env="SafetyPourCoffee-v0",
+        env_kwargs={"max_episode_steps": 20},
+        seed=0,
+        env_steps=100,
+        hyperparameters={
+            "train_batch_size_per_learner": 100,
+            "minibatch_size": 50,
+            "num_epochs": 1,
+        },
+    )
+    trial = SafemetaTrial(config={"trial": spec.model_dump()})
+    path = tmp_path_factory.mktemp("pour_checkpoint")
+    try:
+        trial.train()
+        trial.save_checkpoint(str(path))
+    finally:
+        trial.stop()
+    return path
+
+
+@pytest.fixture(scope="module")
+def tracking_uri(tmp_path_factory) -> str:
+    """One sqlite store for the module (creating one costs seconds of schema migrations)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow')}/mlflow.db"
+
+
+def actor_name() -> str:
+    return f"deploy-test-{uuid.uuid4().hex[:8]}"
+
+
+def test_deploy_a_checkpoint_folder_logs_fig4_metrics(pour_checkpoint, tracking_uri, monkeypatch):
+    monkeypatch.setenv("KINOVA_PASSWORD", PASSWORD)
+    uri = tracking_uri
+    result = deploy(
+        str(pour_checkpoint),
+        episodes=2,
+        realtime=False,
+        env_overrides={"max_episode_steps": 10},
+        actor_name=actor_name(),
+        tracking_uri=uri,
+    )
+    assert len(result.episodes) == 2
+    for record in result.episodes:
+        assert record["episode_length"] == 10 or record["shield_stop"] == 1.0
+        assert all(record[k] > 0 for k in EPISODE_METRICS)
+    client = MlflowClient(uri)
+    run = client.get_run(result.run_id)
+    assert run.data.tags["safemeta.kind"] == "deploy" and run.info.status == "FINISHED"
+    for key in ("success_rate", "violation_rate", "mean_ee_acc_mean", "mean_ee_jerk_max"):
+        assert key in run.data.metrics
+    assert [m.step for m in client.get_metric_history(result.run_id, "ee_jerk_mean")] == [0, 1]
+    assert run.data.params["env/backend"] == "actor"
+    logged = " ".join([*run.data.params.values(), *run.data.tags.values()])
+    assert PASSWORD not in logged
+    # Deterministic policy, deterministic twin: the same seed gives the same episodes.
+    again = deploy(
+        str(pour_checkpoint),
+        episodes=2,
+        realtime=False,
+        env_overrides={"max_episode_steps": 10},
+        actor_name=actor_name(),
+        tracking_uri=uri,
+    )
+    assert again.episodes == result.episodes
+
+
+def test_deploy_from_an_mlflow_run_on_a_running_actor(pour_checkpoint, tracking_uri, local_ray):
+    import ray
+
+    uri = tracking_uri
+    client = MlflowClient(uri)
+    experiment = client.create_experiment("sweep")
+    trial_run = client.create_run(
+        experiment,
+        tags={
+            "safemeta.kind": "trial",
+            "env": "SafetyPourCoffee-v0",
+            "checkpoint_path": str(pour_checkpoint),
+        },
+    ).info.run_id
+    client.log_param(trial_run, "trial/env_kwargs/setting", '"sim2"')
+    client.log_param(trial_run, "trial/env_kwargs/max_episode_steps", "6")
+    name = actor_name()
+    handle = start_arm_actor("twin", name=name, realtime=False)
+    try:
+        result = deploy(trial_run, episodes=1, actor_name=name, tracking_uri=uri)
+        run = client.get_run(result.run_id)
+        assert run.data.params["env/setting"] == "sim2"
+        assert run.data.tags["source_run_id"] == trial_run
+        assert run.data.tags["backend"] == "running actor"
+        assert result.episodes[0]["episode_length"] <= 6
+        assert ray.get(handle.status.remote())["ticks"] > 0  # the running actor did the work
+    finally:
+        stop_arm_actor(handle)
+
+
+def test_deploy_command_line(pour_checkpoint, tracking_uri, tmp_path):
+    uri = tracking_uri
+    common = ["deploy", str(pour_checkpoint), "--tracking-uri", uri, "--actor", actor_name()]
+    result = CliRunner().invoke(app, [*common, "-n", "1", "--lockstep", "--max-steps", "5"])
+    assert result.exit_code == 0, result.output
+    assert "1 episodes, success" in result.output and "jerk" in result.output
+    refused = CliRunner().invoke(app, [*common, "--backend", "kortex", "--lockstep"])
+    assert refused.exit_code == 2
+    missing = CliRunner().invoke(app, ["deploy", str(tmp_path / "nope"), "--tracking-uri", uri])
+    assert missing.exit_code == 2
