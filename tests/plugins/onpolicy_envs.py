@@ -20,7 +20,10 @@ class RiskyRewardEnv(gym.Env):
     Observations carry the time only.
     """
 
-    def __init__(self, episode_length: int = 20, threshold: float = 0.25) -> None:
+    def __init__(self, config: Any = None) -> None:
+        config = config if config is not None else {}
+        episode_length = int(config.get("episode_length", 20))
+        threshold = float(config.get("threshold", 0.25))
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
         self.episode_length, self.threshold = episode_length, threshold

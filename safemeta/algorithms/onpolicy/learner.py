@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import ray
 import torch
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
@@ -33,6 +34,20 @@ from safemeta.algorithms.onpolicy.updates import (
 LAGRANGE_STATE = "lagrange_multiplier"
 CRITIC_OPTIMIZER = "critic"
 POLICY_OPTIMIZER = "policy"
+
+
+def _episodes_of(update_kwargs: dict[str, Any]) -> list[Any]:
+    """The episodes of a ``Learner.update`` call (LearnerGroup wraps them in ``training_data``)."""
+    if update_kwargs.get("episodes"):
+        return list(update_kwargs["episodes"])
+    data = update_kwargs.get("training_data")
+    if data is None:
+        return []
+    if data.episodes:
+        return list(data.episodes)
+    if data.episodes_refs:
+        return [ep for ref in data.episodes_refs for ep in ray.get(ref)]
+    return []
 
 
 class OnPolicyLearner(TorchLearner):
@@ -76,8 +91,8 @@ class OnPolicyLearner(TorchLearner):
     def update(self, *args: Any, cost_estimate: CostEstimate | None = None, **kwargs: Any):
         """Stash J_C / L, fold observations into the normaliser, then RLlib's update."""
         self._cost_estimate = cost_estimate
-        episodes = kwargs.get("episodes")
         module = self.module[DEFAULT_MODULE_ID]
+        episodes = _episodes_of(kwargs)
         if episodes and module.normalize_observations:
             obs = np.concatenate([np.asarray(ep.get_observations()[:-1]) for ep in episodes])
             module.obs_normalizer.update(torch.as_tensor(obs))

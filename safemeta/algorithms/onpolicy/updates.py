@@ -295,7 +295,7 @@ def ppo_update(
         kl = float(ev.kl())
     return {
         "kl": kl,
-        "policy_loss": float(loss),
+        "policy_loss": loss.item(),
         "policy_epochs": float(epochs_done),
         **_entropy_metrics(module),
     }
