@@ -257,6 +257,10 @@ class PourCoffeeEnv(gym.Env):
     def close(self) -> None:
         self.link.close()
 
-    def physics_reference(self) -> tuple[Any, int]:
-        """``(KinovaTwin, physics steps per env step)`` for throughput runs (twin backend)."""
+    def bullet_reference(self) -> tuple[Any, int]:
+        """``(KinovaTwin, 240 Hz physics steps per env step)`` (twin backend).
+
+        The bare-physics reference of ``benchmarks/pour_coffee_throughput.py``; deliberately not
+        named ``physics_reference`` (that one returns MuJoCo objects).
+        """
         return self.twin_backend.twin, round(PHYSICS_HZ / self.control_hz)
