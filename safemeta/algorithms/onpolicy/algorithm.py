@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from ray.rllib.algorithms.algorithm import Algorithm
@@ -19,6 +20,10 @@ from ray.rllib.utils.metrics import (
 
 from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
 
+ONPOLICY_RESULTS = "onpolicy"
+"""Result key of this family's own per-iteration numbers (wall times of the last iteration,
+unsmoothed, and the J_C estimate's support)."""
+
 
 class OnPolicyAlgorithm(Algorithm):
     """One iteration = ``train_batch_size_per_learner`` env steps + one update."""
@@ -28,6 +33,7 @@ class OnPolicyAlgorithm(Algorithm):
         self.cost_tracker = EpisodeCostTracker()
 
     def training_step(self) -> None:
+        start = time.perf_counter()
         with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
             episodes, runner_results = synchronous_parallel_sample(
                 worker_set=self.env_runner_group,
@@ -40,6 +46,7 @@ class OnPolicyAlgorithm(Algorithm):
                 return
             self.metrics.aggregate(runner_results, key=ENV_RUNNER_RESULTS)
         estimate = self.cost_tracker.update(episodes)
+        sampled = time.perf_counter()
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             learner_results = self.learner_group.update(
                 episodes=episodes,
@@ -53,12 +60,20 @@ class OnPolicyAlgorithm(Algorithm):
                 cost_estimate=estimate,
             )
             self.metrics.aggregate(learner_results, key=LEARNER_RESULTS)
+        updated = time.perf_counter()
         with self.metrics.log_time((TIMERS, SYNCH_WORKER_WEIGHTS_TIMER)):
             self.env_runner_group.sync_weights(
                 from_worker_or_learner_group=self.learner_group,
                 policies=set(learner_results[0].keys()) - {ALL_MODULES},
                 inference_only=True,
             )
+
+        for key, value in (
+            ("sampling_s", sampled - start),
+            ("update_s", updated - sampled),
+            ("finished_episodes", float(estimate.finished_episodes)),
+        ):
+            self.metrics.log_value((ONPOLICY_RESULTS, key), value, window=1)
 
 
 class TRPO(OnPolicyAlgorithm):
