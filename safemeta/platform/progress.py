@@ -21,9 +21,12 @@ LABELS = {"TERMINATED": "done", "ERROR": "failed"}
 class SweepProgress(tune.Callback):
     """A rich live table on a terminal; one summary line every ``interval_s`` otherwise."""
 
-    def __init__(self, sweep: str, budget: int, interval_s: float = 30.0) -> None:
+    def __init__(
+        self, sweep: str, budget: int, total_trials: int, interval_s: float = 30.0
+    ) -> None:
         self.sweep = sweep
         self.budget = budget
+        self.total_trials = total_trials
         self.interval_s = interval_s
         self._latest: dict[str, dict[str, float]] = {}
         self._names: dict[str, str] = {}
@@ -42,6 +45,7 @@ class SweepProgress(tune.Callback):
         counts = {state: 0 for state in STATES}
         for trial in trials:
             counts[trial.status] = counts.get(trial.status, 0) + 1
+        counts["PENDING"] += self.total_trials - len(trials)  # Tune creates trials lazily
         title = " · ".join(
             f"{LABELS.get(s, s.lower())} {counts[s]}" for s in STATES if counts.get(s)
         )
@@ -63,10 +67,11 @@ class SweepProgress(tune.Callback):
 
     def _line(self, trials: list) -> str:
         counts = {s: sum(t.status == s for t in trials) for s in STATES}
-        steps = sum(v.get(ENV_STEPS, 0.0) for v in self._latest.values())
-        total = self.budget * max(len(trials), 1)
+        steps = sum(min(v.get(ENV_STEPS, 0.0), self.budget) for v in self._latest.values())
+        total = self.budget * self.total_trials
+        waiting = counts["PENDING"] + self.total_trials - len(trials)  # Tune creates trials lazily
         return (
-            f"[{self.sweep}] pending {counts['PENDING']} running {counts['RUNNING']} "
+            f"[{self.sweep}] pending {waiting} running {counts['RUNNING']} "
             f"done {counts['TERMINATED']} failed {counts['ERROR']} | "
             f"env steps {steps:,.0f}/{total:,} ({100 * steps / total:.0f}%)"
         )

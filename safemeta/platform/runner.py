@@ -110,7 +110,9 @@ def run_experiment(
         experiment_file_text=experiment_file_text,
         log_checkpoints=experiment.tracking.log_checkpoints,
     )
-    progress = SweepProgress(experiment.name, experiment.budget.env_steps, progress_interval_s)
+    progress = SweepProgress(
+        experiment.name, experiment.budget.env_steps, len(trials), progress_interval_s
+    )
     if resume:
         tuner = tune.Tuner.restore(
             str(directory), trainable=SafemetaTrial, resume_unfinished=True, resume_errored=True
