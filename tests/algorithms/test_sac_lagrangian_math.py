@@ -63,8 +63,12 @@ def test_lagrangian_and_rcpo_objectives():
     q_r, q_c, logp = T([1.0, 3.0]), T([0.5, 0.1]), T([-1.0, 0.0])
     # mean(q_r - α logp - ν(q_c - ε)) with α 0.2, ν 2, ε 0.3: (1 + 0.2 - 0.4 + 3 - 0 + 0.4)/2
     torch.testing.assert_close(losses.lagrangian_objective(q_r, q_c, logp, 0.2, 2.0, 0.3), T(2.1))
-    # mean(q_r - ν q_c - α logp): (1 - 1 + 0.2 + 3 - 0.2 - 0)/2
-    torch.testing.assert_close(losses.rcpo_objective(q_r, q_c, logp, 0.2, 2.0), T(1.5))
+    # Q̂ per twin then min: twins Q_r (1, 3) / (2, 2.5), Q_c (0.5, 0.1) / (0, 0.4), ν 2
+    # -> twin 1 (0, 2.8), twin 2 (2, 1.7) -> min (0, 1.7); not min Q_r - ν max Q_c = (-1, 1.7)
+    q_hat = losses.q_hat(T([[1.0, 3.0], [2.0, 2.5]]), T([[0.5, 0.1], [0.0, 0.4]]), 2.0)
+    torch.testing.assert_close(q_hat, T([0.0, 1.7]))
+    # mean(Q̂ - α logp): (0 + 0.2 + 1.7 - 0)/2
+    torch.testing.assert_close(losses.rcpo_objective(q_hat, logp, 0.2), T(0.95))
     torch.testing.assert_close(losses.nu_gradient(T(0.6), 0.5), T(-0.1))
 
 
@@ -79,8 +83,8 @@ def test_meta_objectives():
     torch.testing.assert_close(losses.epsilon_objective_nl(q_r, q_c), T(0.5))
     # Eq. 15: mean(q_r - ν(q_c - ε)), ν 4, ε 0.25: (2 - 0) + (-1 - 1) -> 0
     torch.testing.assert_close(losses.alpha_objective(q_r, q_c, 4.0, 0.25), T(0.0))
-    # Q̂ = q_r - ν q_c: (2 - 1 + -1 - 2)/2 = -1
-    torch.testing.assert_close(losses.q_hat_objective(q_r, q_c, 4.0), T(-1.0))
+    # mean of Q̂ at the initial states
+    torch.testing.assert_close(losses.q_hat_objective(T([1.0, -3.0])), T(-1.0))
 
 
 def test_target_entropy_alpha_loss_raises_alpha_when_entropy_is_low():
@@ -179,7 +183,7 @@ def _epsilon_objective(tiny, epsilon, log_alpha, nu_copy):
     q_r, q_c = critics_at_updated_policy(
         module.pi, names, new_params, module.qr, module.qc, data["meta_obs"], data["meta_noise"]
     )
-    return losses.epsilon_objective(q_r, q_c, nu_copy)
+    return losses.epsilon_objective(q_r.min(dim=0).values, q_c.max(dim=0).values, nu_copy)
 
 
 def _alpha_objective(tiny, epsilon, log_alpha, nu_const, epsilon_new):
@@ -188,7 +192,9 @@ def _alpha_objective(tiny, epsilon, log_alpha, nu_const, epsilon_new):
     q_r, q_c = critics_at_updated_policy(
         module.pi, names, new_params, module.qr, module.qc, data["initial_obs"], None
     )
-    return losses.alpha_objective(q_r, q_c, nu_const, epsilon_new)
+    return losses.alpha_objective(
+        q_r.min(dim=0).values, q_c.max(dim=0).values, nu_const, epsilon_new
+    )
 
 
 def _relative_error(a: float, b: float) -> float:
@@ -251,3 +257,27 @@ def test_decomposed_actor_gradient_equals_autograd_of_eq11(tiny):
     penalised = penalised_actor_gradient(sample, params, sample.q_r_min - nu * sample.q_c_max)
     for a, b in zip(penalised(nu, alpha), direct, strict=True):
         torch.testing.assert_close(a, b)
+
+
+def _q_hat_alpha_objective(tiny, log_alpha, nu_const):
+    """RCPO-MetaSAC: one RMSProp actor step on Q̂ (ν constant), then Q̂ at μ_φ'(s0)."""
+    module, params, names, square_avgs, data, _ = tiny
+    sample = sample_policy(module.pi, module.qr, module.qc, data["obs"], data["noise"])
+    critic_term = losses.q_hat(sample.q_r, sample.q_c, nu_const)
+    ascent = penalised_actor_gradient(sample, params, critic_term)(nu_const, log_alpha.exp())
+    new_params, _ = inner_actor_step(params, ascent, square_avgs, lr=0.05)
+    q_r, q_c = critics_at_updated_policy(
+        module.pi, names, new_params, module.qr, module.qc, data["initial_obs"], None
+    )
+    return losses.q_hat_objective(losses.q_hat(q_r, q_c, nu_const))
+
+
+def test_rcpo_metasac_alpha_meta_gradient_matches_finite_differences(tiny):
+    nu_const, base, h = T(1.5, dtype=torch.float64), math.log(0.5), 1e-5
+    log_alpha = torch.tensor(base, dtype=torch.float64, requires_grad=True)
+    analytic = meta_gradient(_q_hat_alpha_objective(tiny, log_alpha, nu_const), log_alpha).item()
+    plus = _q_hat_alpha_objective(tiny, torch.tensor(base + h, dtype=torch.float64), nu_const)
+    minus = _q_hat_alpha_objective(tiny, torch.tensor(base - h, dtype=torch.float64), nu_const)
+    numeric = (plus.item() - minus.item()) / (2 * h)
+    assert abs(analytic) > 1e-6
+    assert _relative_error(analytic, numeric) < 1e-4, (analytic, numeric)

@@ -73,19 +73,24 @@ def lagrangian_objective(
     return (q_r - alpha * logp - nu * (q_c - epsilon)).mean()
 
 
-def rcpo_objective(
-    q_r: torch.Tensor,
-    q_c: torch.Tensor,
-    logp: torch.Tensor,
-    alpha: torch.Tensor | float,
-    nu: torch.Tensor | float,
-) -> torch.Tensor:
-    """RCPO's policy objective (Section V-A): soft value of the penalised critic
-    :math:`\\hat Q = Q_r - \\nu Q_c`,
+def q_hat(q_r: torch.Tensor, q_c: torch.Tensor, nu: torch.Tensor | float) -> torch.Tensor:
+    """RCPO's penalised critic (Section V-A), per twin, then the twin minimum (as SAC does for
+    the critic its policy maximises):
 
-    .. math:: \\mathbb{E}_B[\\hat Q(s,a) - \\alpha\\log\\pi_\\phi(a|s)],\\quad a \\sim \\pi_\\phi(s)
+    .. math:: \\hat Q(s,a) = \\min_i \\bigl(Q_{r_i}(s,a) - \\nu Q_{c_i}(s,a)\\bigr)
+
+    ``q_r``, ``q_c``: ``[2, B]`` twins; returns ``[B]``.
     """
-    return (q_r - nu * q_c - alpha * logp).mean()
+    return (q_r - nu * q_c).min(dim=0).values
+
+
+def rcpo_objective(
+    q_hat_values: torch.Tensor, logp: torch.Tensor, alpha: torch.Tensor | float
+) -> torch.Tensor:
+    """RCPO's policy objective: the soft value of Q̂,
+    :math:`\\mathbb{E}_B[\\hat Q(s,a) - \\alpha\\log\\pi_\\phi(a|s)],\\ a \\sim \\pi_\\phi(s)`.
+    """
+    return (q_hat_values - alpha * logp).mean()
 
 
 def nu_gradient(mean_q_c: torch.Tensor, epsilon: torch.Tensor | float) -> torch.Tensor:
@@ -129,13 +134,13 @@ def alpha_objective(
     return (q_r - nu * (q_c - epsilon)).mean()
 
 
-def q_hat_objective(q_r: torch.Tensor, q_c: torch.Tensor, nu: torch.Tensor | float) -> torch.Tensor:
-    """Meta-SAC's temperature meta-objective with RCPO's critic (RCPO-MetaSAC, Section V-A):
+def q_hat_objective(q_hat_values: torch.Tensor) -> torch.Tensor:
+    """Meta-SAC's temperature meta-objective with RCPO's critic (RCPO-MetaSAC, Section V-A), on
+    initial states with the deterministic action of the updated policy:
 
-    .. math:: \\mathbb{E}_{s_0 \\sim D_0}[\\hat Q(s_0, \\mu_{\\phi'}(s_0))],\\quad
-              \\hat Q = Q_r - \\nu Q_c
+    .. math:: \\mathbb{E}_{s_0 \\sim D_0}[\\hat Q(s_0, \\mu_{\\phi'}(s_0))]
     """
-    return (q_r - nu * q_c).mean()
+    return q_hat_values.mean()
 
 
 def target_entropy_alpha_loss(

@@ -140,12 +140,10 @@ def critics_at_updated_policy(
     obs: torch.Tensor,
     noise: torch.Tensor | None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(min_i Q_{r_i}, max_i Q_{c_i})`` at ``a' ~ π_φ'(s)``, or at ``μ_φ'(s)`` if no noise."""
+    """Twin critics ``([2, B], [2, B])`` at ``a' ~ π_φ'(s)``, or at ``μ_φ'(s)`` if no noise."""
     pi_out = functional_call(pi, dict(zip(names, new_params, strict=True)), (obs,))
     action = deterministic_action(pi_out) if noise is None else squashed_gaussian(pi_out, noise)[0]
-    q_r = critic_values(qr, obs, action).min(dim=0).values
-    q_c = critic_values(qc, obs, action).max(dim=0).values
-    return q_r, q_c
+    return critic_values(qr, obs, action), critic_values(qc, obs, action)
 
 
 def meta_gradient(objective: torch.Tensor, meta_parameter: torch.Tensor) -> torch.Tensor:

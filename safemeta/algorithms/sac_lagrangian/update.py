@@ -189,7 +189,7 @@ class SafeSACUpdate:
 
     def _actor_gradient(self, sample: Any, nu_new: torch.Tensor) -> ActorGradient:
         if self.settings.policy_objective == "rcpo":
-            critic_term = (sample.q_r - nu_new.detach() * sample.q_c).min(dim=0).values
+            critic_term = losses.q_hat(sample.q_r, sample.q_c, nu_new.detach())
             return penalised_actor_gradient(sample, self.actor_params, critic_term)
         if self.settings.epsilon_update != "fixed":  # ν' must stay symbolic for dε
             return lagrangian_actor_gradient(sample, self.actor_params)
@@ -226,7 +226,7 @@ class SafeSACUpdate:
                 self.actor_params, ascent, square_avgs, lr=s.actor_lr
             )
             if meta_epsilon:  # lines 17-18 on a resampled batch B'
-                q_r, q_c = critics_at_updated_policy(
+                q_r_twins, q_c_twins = critics_at_updated_policy(
                     m.pi,
                     self.actor_names,
                     new_params,
@@ -235,6 +235,7 @@ class SafeSACUpdate:
                     meta_obs,
                     self._noise(meta_obs.shape[0], meta_obs.dtype),
                 )
+                q_r, q_c = q_r_twins.min(dim=0).values, q_c_twins.max(dim=0).values
                 objective = (
                     losses.epsilon_objective(q_r, q_c, nu_new)
                     if s.epsilon_update == "meta"
@@ -247,9 +248,14 @@ class SafeSACUpdate:
                 )
                 nu_const = nu_new.detach()
                 objective = (
-                    losses.alpha_objective(q_r0, q_c0, nu_const, self.epsilon.value)
+                    losses.alpha_objective(
+                        q_r0.min(dim=0).values,
+                        q_c0.max(dim=0).values,
+                        nu_const,
+                        self.epsilon.value,
+                    )
                     if s.alpha_update == "meta_lagrangian"
-                    else losses.q_hat_objective(q_r0, q_c0, nu_const)
+                    else losses.q_hat_objective(losses.q_hat(q_r0, q_c0, nu_const))
                 )
                 self.log_alpha.ascend(meta_gradient(objective, self.log_alpha.param))
             # Line 20: commit φ' (and the RMSProp state it was computed with).
