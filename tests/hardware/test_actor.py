@@ -107,8 +107,12 @@ def test_env_steps_the_arm_through_the_actor_from_a_ray_worker(local_ray):
         distances, truncated, cost = ray.get(rollout.remote(name))
         assert truncated and cost == 0.0
         assert distances[-1] < distances[0] - 0.03  # 8 × 50 ms at 0.125 m/s towards the goal
-        # A shield stop ends the episode through the actor, whatever terminate_on_violation says.
+        # Seeded starts are the same through the actor (twin backend) as in-process.
         env = make("SafetyPourCoffee-v0", backend="actor", actor_name=name)
+        direct = make("SafetyPourCoffee-v0")
+        np.testing.assert_allclose(env.reset(seed=3)[0], direct.reset(seed=3)[0], atol=1e-6)
+        direct.close()
+        # A shield stop ends the episode through the actor, whatever terminate_on_violation says.
         env.reset(seed=0)
         ray.get(handle.estop.remote())
         _, _, terminated, _, info = env.step(np.zeros(4, np.float32))

@@ -74,8 +74,9 @@ class ArmActor:
     def feedback(self) -> Feedback:
         return self.controller.last_feedback
 
-    def reset(self) -> Feedback:
-        return self.controller.reset()
+    def reset(self, start: Any = None) -> Feedback:
+        """Explicit reset; ``start`` joint angles are honoured by the twin only (real arm: Home)."""
+        return self.controller.reset(start)
 
     def stop(self) -> None:
         self.controller.stop()

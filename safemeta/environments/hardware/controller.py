@@ -185,12 +185,20 @@ class ArmController:
             self._event("latch", "emergency stop")
             self._safe_call("estop", self.backend.estop)
 
-    def reset(self) -> Feedback:
-        """The explicit reset: clear faults, go home, accept commands again."""
+    def reset(self, start: np.ndarray | None = None) -> Feedback:
+        """The explicit reset: clear faults, go home, accept commands again.
+
+        ``start`` (joint angles) is used by backends that can teleport (the twin's seeded episode
+        starts); a real arm always runs its Home action.
+        """
         with self._lock:
             self.backend.stop()
             self.backend.clear_faults()
-            self.backend.home()
+            reset_joints = getattr(self.backend, "reset_joints", None)
+            if start is not None and reset_joints is not None:
+                reset_joints(np.asarray(start, dtype=float))
+            else:
+                self.backend.home()
             self.shield.reset()
             self._event("reset")
             self.last_feedback = self.backend.feedback()

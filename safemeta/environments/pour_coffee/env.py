@@ -79,7 +79,7 @@ class _ActorLink:
         self._ray = ray
 
     def reset(self, q: np.ndarray) -> Feedback:
-        return self._ray.get(self.actor.reset.remote())
+        return self._ray.get(self.actor.reset.remote(q))  # a real arm ignores q: Home action
 
     def step(self, twist: Twist) -> tuple[Feedback, str]:
         reply = self._ray.get(self.actor.step.remote(twist))
