@@ -30,9 +30,9 @@ def goal_seeking(obs: np.ndarray, max_linear_speed: float, max_pour_rate: float)
     """A scripted controller: straight to the goal upright, then roll to the pouring angle."""
     position, euler, goal = obs[:3], obs[3:6], obs[9:12]
     delta = goal - position
-    linear = np.clip(delta * 3.0 / max_linear_speed, -1, 1) * 0.6
+    linear = np.clip(delta * 3.0 / max_linear_speed, -1, 1)
     target_phi = obs[14] if np.linalg.norm(delta) < 0.04 else 0.0
-    pour = np.clip(2.0 * (target_phi - euler[2]) / max_pour_rate, -0.5, 0.5)
+    pour = np.clip(2.0 * (target_phi - euler[2]) / max_pour_rate, -1, 1)
     return np.array([*linear, pour], dtype=np.float32)
 
 

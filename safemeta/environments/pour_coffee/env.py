@@ -103,7 +103,7 @@ class PourCoffeeEnv(gym.Env):
         backend: str = "twin",
         actor_name: str = "kinova_gen3",
         actor_namespace: str | None = None,
-        max_linear_speed: float = 0.25,
+        max_linear_speed: float = 0.15,
         max_pour_rate: float = 1.0,
         cup_diameter: float = 0.08,
         cup_height: float = 0.10,
