@@ -32,7 +32,13 @@ from safemeta.environments.pour_coffee.reward import (
     wrapped_difference,
 )
 from safemeta.environments.pour_coffee.spillage import CupGeometry, spills
-from safemeta.environments.pour_coffee.task import GOAL_EULER, GOAL_POSITION, cup_state, tool_twist
+from safemeta.environments.pour_coffee.task import (
+    GOAL_EULER,
+    GOAL_POSITION,
+    CupState,
+    cup_state,
+    tool_twist,
+)
 from safemeta.environments.pour_coffee.twin import PHYSICS_HZ
 
 BACKENDS = ("twin", "actor")
@@ -167,6 +173,7 @@ class PourCoffeeEnv(gym.Env):
             self.link = _ActorLink(actor_name, actor_namespace)
         self.effort = EffortMeter(self.dt)
         self._feedback: Feedback | None = None
+        self._cup: CupState | None = None
         self._steps = 0
         self._success = False
         self._violated = False
@@ -179,8 +186,7 @@ class PourCoffeeEnv(gym.Env):
             raise AttributeError("twin_backend exists only with backend='twin'")
         return self.link.backend
 
-    def _observation(self, feedback: Feedback) -> np.ndarray:
-        cup = cup_state(feedback)
+    def _observation(self, cup: CupState) -> np.ndarray:
         obs = np.concatenate(
             [cup.position, cup.euler, cup.linear_velocity, self.goal_position, self.goal_euler]
         )
@@ -197,18 +203,17 @@ class PourCoffeeEnv(gym.Env):
         self._steps = 0
         self._success = False
         self._violated = False
-        cup = cup_state(self._feedback)
+        cup = self._cup = cup_state(self._feedback)
         self.effort.velocity = cup.linear_velocity.copy()
         info = {"distance": float(np.linalg.norm(cup.position - self.goal_position))}
-        return self._observation(self._feedback), info
+        return self._observation(cup), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if self._feedback is None:
+        if self._feedback is None or self._cup is None:
             raise RuntimeError("call reset() before step()")
         action = np.clip(np.asarray(action, dtype=float), -1.0, 1.0)
-        before = cup_state(self._feedback)
         twist = tool_twist(
-            before,
+            self._cup,
             self._feedback.tool_position,
             action[:3] * self.max_linear_speed,
             float(action[3]) * self.max_pour_rate,
@@ -217,7 +222,7 @@ class PourCoffeeEnv(gym.Env):
         feedback, latched = self.link.step(twist)
         self._feedback = feedback
         self._steps += 1
-        cup = cup_state(feedback)
+        cup = self._cup = cup_state(feedback)
         acceleration, _ = self.effort.update(cup.linear_velocity)
         distance = float(np.linalg.norm(cup.position - self.goal_position))
         phi_error = abs(wrapped_difference(float(cup.euler[2]), float(self.goal_euler[2])))
@@ -252,7 +257,7 @@ class PourCoffeeEnv(gym.Env):
             "shield_stop": latched,
             **self.effort.summary(),
         }
-        return self._observation(feedback), float(reward), terminated, truncated, info
+        return self._observation(cup), float(reward), terminated, truncated, info
 
     def close(self) -> None:
         self.link.close()

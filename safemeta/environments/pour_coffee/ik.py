@@ -16,7 +16,7 @@ def damped_pseudo_inverse(jacobian: np.ndarray, damping: float) -> np.ndarray:
     """``Jᵀ (J Jᵀ + λ² I)⁻¹``: the damped least-squares inverse (well-behaved at singularities)."""
     rows = jacobian.shape[0]
     gram = jacobian @ jacobian.T + (damping**2) * np.eye(rows)
-    return jacobian.T @ np.linalg.solve(gram, np.eye(rows))
+    return np.linalg.solve(gram, jacobian).T  # gram is symmetric
 
 
 def wrap_angle(angle: np.ndarray) -> np.ndarray:
