@@ -12,6 +12,7 @@ metrics. Arm credentials are never parameters: the kortex backend reads them on 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,25 @@ class DeployResult:
     run_id: str
     episodes: list[dict[str, float]] = field(default_factory=list)
     summary: dict[str, float] = field(default_factory=dict)
+
+
+def tracked_env_spec(client: Any, run_id: str, tags: dict[str, str]) -> tuple[str | None, dict]:
+    """``(env name, env kwargs)`` of a tracked trial run.
+
+    The tracker logs string values as they are and everything else as JSON (``trial_params``), so
+    a value that is not valid JSON is the string itself.
+    """
+    if "env" not in tags:
+        return None, {}
+    prefix = "trial/env_kwargs/"
+    kwargs = {}
+    for key, value in client.get_run(run_id).data.params.items():
+        if key.startswith(prefix):
+            try:
+                kwargs[key[len(prefix) :]] = json.loads(value)
+            except ValueError:
+                kwargs[key[len(prefix) :]] = value
+    return tags["env"], kwargs
 
 
 def summarize(episodes: list[dict[str, float]]) -> dict[str, float]:
@@ -91,15 +111,16 @@ def deploy(
 
     from safemeta.environments.hardware.actor import start_arm_actor, stop_arm_actor
     from safemeta.environments.registry import make
-    from safemeta.platform.checkpoints import CheckpointPolicy, resolve_checkpoint, run_env_spec
+    from safemeta.platform.checkpoints import CheckpointPolicy, resolve_checkpoint
     from safemeta.platform.runner import ensure_ray
     from safemeta.platform.tracking import TAG_KIND, git_commit, resolve_tracking_uri
 
     uri = resolve_tracking_uri(
         tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlruns/mlflow.db"
     )
+    client = MlflowClient(uri)
     path, tags = resolve_checkpoint(checkpoint, uri)
-    env_name, env_kwargs = run_env_spec(checkpoint, tags, uri) if tags else (None, {})
+    env_name, env_kwargs = tracked_env_spec(client, checkpoint, tags) if tags else (None, {})
     env_name = env_name or DEFAULT_ENV
     if env_name != DEFAULT_ENV:
         raise ValueError(
@@ -125,7 +146,6 @@ def deploy(
             name=actor_name,
         )
         started = True
-    client = MlflowClient(uri)
     found = client.get_experiment_by_name(experiment)
     experiment_id = found.experiment_id if found else client.create_experiment(experiment)
     run = client.create_run(

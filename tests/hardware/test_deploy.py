@@ -105,7 +105,9 @@ def test_deploy_from_an_mlflow_run_on_a_running_actor(pour_checkpoint, tracking_
             "checkpoint_path": str(pour_checkpoint),
         },
     ).info.run_id
-    client.log_param(trial_run, "trial/env_kwargs/setting", '"sim2"')
+    client.log_param(
+        trial_run, "trial/env_kwargs/setting", "sim2"
+    )  # strings as the tracker logs them
     client.log_param(trial_run, "trial/env_kwargs/max_episode_steps", "6")
     name = actor_name()
     handle = start_arm_actor("twin", name=name, realtime=False)
