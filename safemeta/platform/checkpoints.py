@@ -63,8 +63,16 @@ def run_env_spec(
     client = MlflowClient(resolve_tracking_uri(tracking_uri or "sqlite:///mlruns/mlflow.db"))
     prefix = "trial/env_kwargs/"
     params = client.get_run(run_id).data.params
-    kwargs = {k[len(prefix) :]: json.loads(v) for k, v in params.items() if k.startswith(prefix)}
+    kwargs = {k[len(prefix) :]: _param_value(v) for k, v in params.items() if k.startswith(prefix)}
     return tags["env"], kwargs
+
+
+def _param_value(text: str) -> Any:
+    """A logged trial param back as a value (the tracker logs strings unquoted, others as JSON)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 class CheckpointPolicy:
