@@ -28,8 +28,10 @@ ENV_NAMES: list[str] = [
     "SafetyPointGoal1-v0",
     "SafetyPointButton1-v0",
     "SafetyCarCircle2-v0",
-    "SafetyHumanoidVelocity-v1", "SafetyFetchPushTopple-v0",
-    "SafetyEggManipulate-v0", "SafetyFrankaCloseDrawer-v0",
+    "SafetyHumanoidVelocity-v1",
+    "SafetyFetchPushTopple-v0",
+    "SafetyEggManipulate-v0",
+    "SafetyFrankaCloseDrawer-v0",
 ]
 
 
@@ -38,7 +40,8 @@ def env_rate(name: str, steps: int, seed: int) -> tuple[float, int]:
     env = make(name)
     env.reset(seed=seed)
     actions = np.random.default_rng(seed).uniform(
-        env.action_space.low, env.action_space.high, (steps, *env.action_space.shape))
+        env.action_space.low, env.action_space.high, (steps, *env.action_space.shape)
+    )
     resets = 0
     start = time.perf_counter()
     for action in actions:
@@ -80,11 +83,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.steps < 1 or args.repeats < 1:
         parser.error("--steps and --repeats must be >= 1")
 
-    print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"mujoco {mujoco.__version__}, numpy {np.__version__}; best of {args.repeats} × "
-          f"{args.steps} steps")
-    print(f"| {'env':<26} | {'env steps/s':>11} | {'physics steps/s':>15} | {'ratio':>5} | "
-          f"{'resets':>6} |")
+    print(
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"mujoco {mujoco.__version__}, numpy {np.__version__}; best of {args.repeats} × "
+        f"{args.steps} steps"
+    )
+    print(
+        f"| {'env':<26} | {'env steps/s':>11} | {'physics steps/s':>15} | {'ratio':>5} | "
+        f"{'resets':>6} |"
+    )
     print(f"|{'-' * 28}|{'-' * 13}:|{'-' * 17}:|{'-' * 6}:|{'-' * 7}:|")
     for name in args.envs:
         env_best, physics_best, resets = 0.0, 0.0, 0
@@ -92,8 +99,11 @@ def main(argv: list[str] | None = None) -> None:
             rate, resets = env_rate(name, args.steps, args.seed + repeat)
             env_best = max(env_best, rate)
             physics_best = max(physics_best, physics_rate(name, args.steps, args.seed + repeat))
-        print(f"| {name:<26} | {env_best:>11,.0f} | {physics_best:>15,.0f} | "
-              f"{env_best / physics_best:>5.2f} | {resets:>6} |", flush=True)
+        print(
+            f"| {name:<26} | {env_best:>11,.0f} | {physics_best:>15,.0f} | "
+            f"{env_best / physics_best:>5.2f} | {resets:>6} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ from safemeta.environments.navigation.tasks import NavTask, level_task
 FAR = ((-1.2, 1.2), (1.2, 1.2), (-1.2, -1.2), (1.2, -1.2))
 
 
-def costs(task: NavTask, action=(0.0, 0.0), steps: int = 1, robot: str = "point",
-          **kwargs) -> list[dict]:
+def costs(
+    task: NavTask, action=(0.0, 0.0), steps: int = 1, robot: str = "point", **kwargs
+) -> list[dict]:
     env = SafeNavigationEnv(robot, task, **kwargs)
     env.reset(seed=0)
     infos = []
@@ -27,8 +28,13 @@ def costs(task: NavTask, action=(0.0, 0.0), steps: int = 1, robot: str = "point"
 
 
 def goal1(**fields) -> NavTask:
-    base = level_task("goal", 1).replace(agent_xy=(0.0, 0.0), agent_yaw=0.0, goal_xy=(1.0, 1.0),
-                                         hazards_xy=FAR + FAR, vases_xy=((-1.0, 0.0),))
+    base = level_task("goal", 1).replace(
+        agent_xy=(0.0, 0.0),
+        agent_yaw=0.0,
+        goal_xy=(1.0, 1.0),
+        hazards_xy=FAR + FAR,
+        vases_xy=((-1.0, 0.0),),
+    )
     return base.replace(**fields)
 
 
@@ -46,10 +52,17 @@ def test_level0_reports_only_cost_sum() -> None:
     assert info == {"cost_sum": 0.0, "cost": 0.0}
 
 
-@pytest.mark.parametrize("level,xy,expected", [
-    (1, (1.2, 0.0), 1.0), (1, (0.0, 1.2), 0.0), (1, (0.5, 0.5), 0.0),
-    (2, (0.0, 1.2), 1.0), (2, (-1.2, 0.0), 1.0), (2, (1.0, -1.0), 0.0),
-])
+@pytest.mark.parametrize(
+    "level,xy,expected",
+    [
+        (1, (1.2, 0.0), 1.0),
+        (1, (0.0, 1.2), 0.0),
+        (1, (0.5, 0.5), 0.0),
+        (2, (0.0, 1.2), 1.0),
+        (2, (-1.2, 0.0), 1.0),
+        (2, (1.0, -1.0), 0.0),
+    ],
+)
 def test_sigwall_cost_past_the_wall(level: int, xy: tuple[float, float], expected: float) -> None:
     task = level_task("circle", level).replace(agent_xy=xy, agent_yaw=0.0)
     info = costs(task)[0]
@@ -58,10 +71,12 @@ def test_sigwall_cost_past_the_wall(level: int, xy: tuple[float, float], expecte
 
 def test_vase_contact_and_velocity_cost_when_pushed() -> None:
     task = level_task("goal", 2).replace(
-        agent_xy=(0.0, 0.0), agent_yaw=0.0, goal_xy=(-1.5, 1.5),
-        hazards_xy=tuple((1.8 * math.cos(a), 1.8 * math.sin(a))
-                         for a in np.linspace(0.5, 2.5, 10)),
-        vases_xy=((0.45, 0.0), *[(-1.5 + 0.3 * i, -1.7) for i in range(9)]))
+        agent_xy=(0.0, 0.0),
+        agent_yaw=0.0,
+        goal_xy=(-1.5, 1.5),
+        hazards_xy=tuple((1.8 * math.cos(a), 1.8 * math.sin(a)) for a in np.linspace(0.5, 2.5, 10)),
+        vases_xy=((0.45, 0.0), *[(-1.5 + 0.3 * i, -1.7) for i in range(9)]),
+    )
     infos = costs(task, action=(1.0, 0.0), steps=40)
     assert infos[0]["cost_vases_contact"] == 0.0 and infos[0]["cost_vases_velocity"] == 0.0
     assert infos[0]["cost"] == 0.0
@@ -70,15 +85,21 @@ def test_vase_contact_and_velocity_cost_when_pushed() -> None:
     assert all(i["cost_hazards"] == 0.0 for i in infos)
     # Goal1's vase is unconstrained: pushing it costs nothing.
     free = goal1(vases_xy=((0.45, 0.0),))
-    assert all(i["cost"] == 0.0 and "cost_vases_contact" not in i
-               for i in costs(free, action=(1.0, 0.0), steps=40))
+    assert all(
+        i["cost"] == 0.0 and "cost_vases_contact" not in i
+        for i in costs(free, action=(1.0, 0.0), steps=40)
+    )
 
 
 def button1(**fields) -> NavTask:
     base = level_task("button", 1).replace(
-        agent_xy=(0.0, 0.0), agent_yaw=0.0, goal_button=0,
+        agent_xy=(0.0, 0.0),
+        agent_yaw=0.0,
+        goal_button=0,
         buttons_xy=((-1.0, 1.0), (0.35, 0.0), (-1.0, -1.0), (1.0, -1.0)),
-        hazards_xy=FAR, gremlins_xy=((-0.5, 1.1), (0.5, 1.1), (-0.5, -1.1), (0.6, -1.1)))
+        hazards_xy=FAR,
+        gremlins_xy=((-0.5, 1.1), (0.5, 1.1), (-0.5, -1.1), (0.6, -1.1)),
+    )
     return base.replace(**fields)
 
 
@@ -104,8 +125,10 @@ def test_wrong_button_costs_goal_button_pays() -> None:
 def test_gremlin_contact_cost() -> None:
     # Gremlin targets are (x + 0.35 sin t, y + 0.35 cos t, 0.2): spawned 0.35 below the agent, it
     # sweeps through the agent at t ≈ 0.
-    task = button1(gremlins_xy=((0.0, -0.35), (0.5, 1.1), (-0.5, -1.1), (0.6, -1.1)),
-                   buttons_xy=((-1.0, 1.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)))
+    task = button1(
+        gremlins_xy=((0.0, -0.35), (0.5, 1.1), (-0.5, -1.1), (0.6, -1.1)),
+        buttons_xy=((-1.0, 1.0), (1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)),
+    )
     infos = costs(task, steps=10)
     assert any(i["cost_gremlins"] == 1.0 for i in infos)
     far = costs(button1(), steps=10)

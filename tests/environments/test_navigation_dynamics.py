@@ -21,8 +21,9 @@ def run(env: SafeNavigationEnv, action: tuple[float, float], steps: int) -> list
 
 
 def test_point_speed_turn_rate_and_saturation() -> None:
-    env = SafeNavigationEnv("point", level_task("goal", 0).replace(agent_xy=(0.0, 0.0),
-                                                                    agent_yaw=0.0))
+    env = SafeNavigationEnv(
+        "point", level_task("goal", 0).replace(agent_xy=(0.0, 0.0), agent_yaw=0.0)
+    )
     env.reset(seed=0)
     run(env, (1.0, 0.0), 100)  # 2 s
     data = env.physics.data
@@ -37,8 +38,9 @@ def test_point_speed_turn_rate_and_saturation() -> None:
 
 
 def test_car_moves_along_body_minus_y() -> None:
-    env = SafeNavigationEnv("car", level_task("goal", 0).replace(agent_xy=(0.0, 0.0),
-                                                                  agent_yaw=0.0))
+    env = SafeNavigationEnv(
+        "car", level_task("goal", 0).replace(agent_xy=(0.0, 0.0), agent_yaw=0.0)
+    )
     env.reset(seed=0)
     run(env, (1.0, 1.0), 100)  # 4 s
     data = env.physics.data
@@ -48,12 +50,14 @@ def test_car_moves_along_body_minus_y() -> None:
 
 def test_sensor_conventions() -> None:
     yaw = 0.7
-    env = SafeNavigationEnv("point", level_task("goal", 0).replace(agent_xy=(0.0, 0.0),
-                                                                    agent_yaw=yaw))
+    env = SafeNavigationEnv(
+        "point", level_task("goal", 0).replace(agent_xy=(0.0, 0.0), agent_yaw=yaw)
+    )
     obs, _ = env.reset(seed=0)
     np.testing.assert_allclose(obs[0:3], [0.0, 0.0, 9.81], atol=1e-6)  # proper acceleration
-    np.testing.assert_allclose(obs[9:12], [-0.5 * math.sin(yaw), -0.5 * math.cos(yaw), 0.0],
-                               atol=1e-9)  # magnetometer = heading cue
+    np.testing.assert_allclose(
+        obs[9:12], [-0.5 * math.sin(yaw), -0.5 * math.cos(yaw), 0.0], atol=1e-9
+    )  # magnetometer = heading cue
     obs, *_ = env.step(np.array([1.0, 0.0]))
     assert obs[3] > 0.0 and abs(obs[4]) < 1e-3  # velocimeter in the body frame
 
@@ -104,8 +108,11 @@ def test_goal_reward_distance_progress_and_bonus() -> None:
 
 def test_button_reward_and_timer_blank_the_button_lidar() -> None:
     task = level_task("button", 0).replace(
-        agent_xy=(0.0, 0.0), agent_yaw=0.0, goal_button=0,
-        buttons_xy=((0.35, 0.0), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8)))
+        agent_xy=(0.0, 0.0),
+        agent_yaw=0.0,
+        goal_button=0,
+        buttons_xy=((0.35, 0.0), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8)),
+    )
     env = SafeNavigationEnv("point", task)
     obs, _ = env.reset(seed=0)
     buttons = slice(12, 28)
@@ -140,8 +147,11 @@ def test_episode_lengths() -> None:
 
 def test_same_button_quirk_and_its_switch() -> None:
     task = level_task("button", 0).replace(
-        agent_xy=(0.0, 0.0), agent_yaw=0.0, goal_button=0,
-        buttons_xy=((0.35, 0.0), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8)))
+        agent_xy=(0.0, 0.0),
+        agent_yaw=0.0,
+        goal_button=0,
+        buttons_xy=((0.35, 0.0), (-0.8, 0.8), (-0.8, -0.8), (0.8, -0.8)),
+    )
     repeats = {}
     for allow in (True, False):
         env = SafeNavigationEnv("point", task.replace(allow_same_button=allow))

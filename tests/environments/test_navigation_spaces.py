@@ -10,8 +10,17 @@ from safemeta.environments import make, registered_envs
 from safemeta.environments.navigation.lidar import NUM_BINS, PseudoLidar, lidar_reference
 
 # Spec §2: observation dimensions (Point; Car adds 12).
-POINT_DIMS = {"Circle0": 28, "Circle1": 28, "Circle2": 28, "Goal0": 28, "Goal1": 60, "Goal2": 60,
-              "Button0": 44, "Button1": 76, "Button2": 76}
+POINT_DIMS = {
+    "Circle0": 28,
+    "Circle1": 28,
+    "Circle2": 28,
+    "Goal0": 28,
+    "Goal1": 60,
+    "Goal2": 60,
+    "Button0": 44,
+    "Button1": 76,
+    "Button2": 76,
+}
 
 
 @pytest.mark.parametrize("robot", ["Point", "Car"])
@@ -42,8 +51,10 @@ def test_registered_ids() -> None:
     assert make("SafetyCarCircleHazard-v0").observation_space.shape == (56,)
 
 
-@pytest.mark.parametrize("name", ["SafetyPointGoal1-v0", "SafetyPointButton1-v0",
-                                  "SafetyCarCircle2-v0", "SafetyCarGoal2-v0"])
+@pytest.mark.parametrize(
+    "name",
+    ["SafetyPointGoal1-v0", "SafetyPointButton1-v0", "SafetyCarCircle2-v0", "SafetyCarGoal2-v0"],
+)
 def test_gymnasium_env_checker(name: str) -> None:
     check_env(make(name), skip_render_check=True)
 
@@ -57,8 +68,9 @@ def test_vectorised_lidar_matches_reference() -> None:
         yaw = rng.uniform(0, 2 * np.pi)
         rot = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
         lidar(rel, rot, out)
-        expected = np.concatenate([lidar_reference(rel[a:b], rot, 3.0)
-                                   for a, b in ((0, 1), (1, 6), (6, 9))])
+        expected = np.concatenate(
+            [lidar_reference(rel[a:b], rot, 3.0) for a, b in ((0, 1), (1, 6), (6, 9))]
+        )
         np.testing.assert_allclose(out, expected, atol=1e-12)
         np.testing.assert_allclose(lidar.distances, np.hypot(rel[:, 0], rel[:, 1]))
 

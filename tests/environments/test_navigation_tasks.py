@@ -34,8 +34,9 @@ def rollout(env, seed: int, steps: int) -> tuple[np.ndarray, list[float], list[f
     return np.array(observations), rewards, costs
 
 
-@pytest.mark.parametrize("name", ["SafetyPointGoal2-v0", "SafetyPointButton1-v0",
-                                  "SafetyCarCircle1-v0"])
+@pytest.mark.parametrize(
+    "name", ["SafetyPointGoal2-v0", "SafetyPointButton1-v0", "SafetyCarCircle1-v0"]
+)
 def test_reset_seed_reproduces_layout_and_trajectory(name: str) -> None:
     a, b = make(name), make(name)
     first = rollout(a, 3, 200)
@@ -50,8 +51,9 @@ def test_reset_seed_reproduces_layout_and_trajectory(name: str) -> None:
 
 def agent_and_goal(env) -> np.ndarray:
     physics = env.unwrapped.physics
-    return np.concatenate([physics.data.xpos[physics.agent_body, :2],
-                           physics.data.mocap_pos[physics.goal_mocap, :2]])
+    return np.concatenate(
+        [physics.data.xpos[physics.agent_body, :2], physics.data.mocap_pos[physics.goal_mocap, :2]]
+    )
 
 
 def test_layout_rng_independent_of_episode_length() -> None:
@@ -82,8 +84,12 @@ def test_layout_respects_keepouts_and_extents() -> None:
     rng = np.random.default_rng(0)
     for _ in range(5):
         layout = sample_layout(task, rng)
-        entries = [(layout.agent_xy, 0.4), *[(p, 0.2) for p in layout.buttons_xy],
-                   *[(p, 0.18) for p in layout.hazards_xy], *[(p, 0.4) for p in layout.gremlins_xy]]
+        entries = [
+            (layout.agent_xy, 0.4),
+            *[(p, 0.2) for p in layout.buttons_xy],
+            *[(p, 0.18) for p in layout.hazards_xy],
+            *[(p, 0.4) for p in layout.gremlins_xy],
+        ]
         for i, (p, k) in enumerate(entries):
             assert np.all(np.abs(p) <= 1.8 - k + 1e-12)
             for q, kq in entries[:i]:
@@ -93,8 +99,9 @@ def test_layout_respects_keepouts_and_extents() -> None:
 
 def test_explicit_positions_override_sampling() -> None:
     hazards = tuple((-1.0 + 0.25 * i, 1.2) for i in range(8))
-    task = level_task("goal", 1).replace(agent_xy=(0.5, -0.5), agent_yaw=1.0, goal_xy=(-1.0, -1.0),
-                                         hazards_xy=hazards)
+    task = level_task("goal", 1).replace(
+        agent_xy=(0.5, -0.5), agent_yaw=1.0, goal_xy=(-1.0, -1.0), hazards_xy=hazards
+    )
     env = SafeNavigationEnv("point", task)
     env.reset(seed=3)
     physics = env.physics
@@ -109,8 +116,14 @@ def test_set_task_switches_layout_and_parameters_between_episodes() -> None:
     env = make("SafetyPointGoal1-v0")
     env.reset(seed=0)
     structure = env.unwrapped.physics.structure
-    new = level_task("goal", 1).replace(num_hazards=3, hazard_size=0.3, placement_extent=2.5,
-                                        max_episode_steps=7, layout_seed=5, cost_limit=3.0)
+    new = level_task("goal", 1).replace(
+        num_hazards=3,
+        hazard_size=0.3,
+        placement_extent=2.5,
+        max_episode_steps=7,
+        layout_seed=5,
+        cost_limit=3.0,
+    )
     env.unwrapped.set_task(new)
     assert env.unwrapped.get_task() is new
     assert env.unwrapped.physics.structure is structure  # takes effect at the next reset
@@ -170,14 +183,29 @@ def test_protocols() -> None:
         assert isinstance(factory(), TaskDistribution)
 
 
-@pytest.mark.parametrize("factory,checks", [
-    (meta_cpo_point_circle, {"train": {"circle_radius": (1.0, 1.5)},
-                             "test": {"circle_radius": (2.0, 2.5)}}),
-    (meta_cpo_car_circle_hazard, {"train": {"circle_radius": (0.7, 1.0), "num_hazards": (3, 7)},
-                                  "test": {"circle_radius": (1.2, 1.5), "num_hazards": (7, 12)}}),
-    (meta_cpo_point_button, {"train": {"num_buttons": (3, 6), "placement_extent": (1.75, 2.0)},
-                             "test": {"num_buttons": (6, 10), "placement_extent": (2.5, 3.0)}}),
-])
+@pytest.mark.parametrize(
+    "factory,checks",
+    [
+        (
+            meta_cpo_point_circle,
+            {"train": {"circle_radius": (1.0, 1.5)}, "test": {"circle_radius": (2.0, 2.5)}},
+        ),
+        (
+            meta_cpo_car_circle_hazard,
+            {
+                "train": {"circle_radius": (0.7, 1.0), "num_hazards": (3, 7)},
+                "test": {"circle_radius": (1.2, 1.5), "num_hazards": (7, 12)},
+            },
+        ),
+        (
+            meta_cpo_point_button,
+            {
+                "train": {"num_buttons": (3, 6), "placement_extent": (1.75, 2.0)},
+                "test": {"num_buttons": (6, 10), "placement_extent": (2.5, 3.0)},
+            },
+        ),
+    ],
+)
 def test_meta_cpo_distributions(factory, checks) -> None:
     dist = factory()
     env = dist.make_env()
@@ -219,8 +247,9 @@ def test_c_maml_seed_pools() -> None:
         tasks = dist.sample_tasks(10, split="test", seed=1)
         assert len({t.layout_seed for t in tasks}) == 10
         assert {t.layout_seed for t in tasks} <= set(test)
-        assert all(t.num_hazards == hazards and t.num_vases == vases and t.cost_limit == 5.0
-                   for t in tasks)
+        assert all(
+            t.num_hazards == hazards and t.num_vases == vases and t.cost_limit == 5.0 for t in tasks
+        )
         with pytest.raises(ValueError, match="exceeds"):
             dist.sample_tasks(len(test) + 1, split="test", seed=0)
 
@@ -249,9 +278,11 @@ def test_set_task_through_rllib_env_runner() -> None:
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
-    config = (PPOConfig()
-              .environment(lambda cfg: make("SafetyPointGoal1-v0"))
-              .env_runners(num_envs_per_env_runner=2))
+    config = (
+        PPOConfig()
+        .environment(lambda cfg: make("SafetyPointGoal1-v0"))
+        .env_runners(num_envs_per_env_runner=2)
+    )
     runner = SingleAgentEnvRunner(config=config)
     try:
         task = level_task("goal", 1).replace(num_hazards=2, layout_seed=7, max_episode_steps=5)

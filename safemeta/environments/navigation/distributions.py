@@ -46,9 +46,14 @@ class ParametricDistribution(TaskDistribution):
     build: Callable[[dict[str, float]], NavTask]
     env_kwargs: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
-    def sample_tasks(self, n: int, *, split: Split = "train",
-                     rng: np.random.Generator | None = None,
-                     seed: int | None = None) -> list[NavTask]:
+    def sample_tasks(
+        self,
+        n: int,
+        *,
+        split: Split = "train",
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+    ) -> list[NavTask]:
         """``n`` tasks from ``split`` ("train" or "test"); pass ``rng`` or ``seed``."""
         check_sample_args(n, split)
         gen = resolve_rng(rng, seed)
@@ -56,10 +61,14 @@ class ParametricDistribution(TaskDistribution):
         for _ in range(n):
             params: dict[str, float] = {}
             for key, (low, high) in self.ranges[split].items():
-                params[key] = (int(gen.integers(int(low), int(high) + 1)) if key.startswith("num_")
-                               else float(gen.uniform(low, high)))
-            task = self.build(params).replace(cost_limit=self.cost_limits[split],
-                                              layout_seed=int(gen.integers(2**31)))
+                params[key] = (
+                    int(gen.integers(int(low), int(high) + 1))
+                    if key.startswith("num_")
+                    else float(gen.uniform(low, high))
+                )
+            task = self.build(params).replace(
+                cost_limit=self.cost_limits[split], layout_seed=int(gen.integers(2**31))
+            )
             tasks.append(task)
         return tasks
 
@@ -79,14 +88,18 @@ def meta_cpo_point_circle() -> ParametricDistribution:
     def build(p: dict[str, float]) -> NavTask:
         wall = p["wall_scale"] * p["circle_radius"]
         return level_task("circle", 1).replace(
-            circle_radius=p["circle_radius"], wall_distance=wall,
-            placement_extent=_circle_start_extent(wall, 0.0))
+            circle_radius=p["circle_radius"],
+            wall_distance=wall,
+            placement_extent=_circle_start_extent(wall, 0.0),
+        )
 
     return ParametricDistribution(
         name="meta_cpo_point_circle",
         env_name="SafetyPointCircle1-v0",
-        ranges={"train": {"circle_radius": (1.0, 1.5), "wall_scale": (0.65, 0.75)},
-                "test": {"circle_radius": (2.0, 2.5), "wall_scale": (0.55, 0.65)}},
+        ranges={
+            "train": {"circle_radius": (1.0, 1.5), "wall_scale": (0.65, 0.75)},
+            "test": {"circle_radius": (2.0, 2.5), "wall_scale": (0.55, 0.65)},
+        },
         cost_limits={"train": 10.0, "test": 10.0},
         build=build,
     )
@@ -103,17 +116,28 @@ def meta_cpo_car_circle_hazard() -> ParametricDistribution:
     def build(p: dict[str, float]) -> NavTask:
         wall = p["wall_scale"] * p["circle_radius"]
         return circle_hazard_task().replace(
-            circle_radius=p["circle_radius"], wall_distance=wall, num_hazards=p["num_hazards"],
+            circle_radius=p["circle_radius"],
+            wall_distance=wall,
+            num_hazards=p["num_hazards"],
             placement_extent=p["circle_radius"] + 0.2,
-            agent_extent=_circle_start_extent(wall, 0.4))
+            agent_extent=_circle_start_extent(wall, 0.4),
+        )
 
     return ParametricDistribution(
         name="meta_cpo_car_circle_hazard",
         env_name="SafetyCarCircleHazard-v0",
-        ranges={"train": {"circle_radius": (0.7, 1.0), "num_hazards": (3, 7),
-                          "wall_scale": (0.65, 0.75)},
-                "test": {"circle_radius": (1.2, 1.5), "num_hazards": (7, 12),
-                         "wall_scale": (0.55, 0.65)}},
+        ranges={
+            "train": {
+                "circle_radius": (0.7, 1.0),
+                "num_hazards": (3, 7),
+                "wall_scale": (0.65, 0.75),
+            },
+            "test": {
+                "circle_radius": (1.2, 1.5),
+                "num_hazards": (7, 12),
+                "wall_scale": (0.55, 0.65),
+            },
+        },
         cost_limits={"train": 10.0, "test": 5.0},
         build=build,
     )
@@ -128,14 +152,17 @@ def meta_cpo_point_button() -> ParametricDistribution:
     def build(p: dict[str, float]) -> NavTask:
         n = p["num_buttons"]
         return level_task("button", 1).replace(
-            num_buttons=n, num_hazards=n, num_gremlins=0, placement_extent=p["spawn_range"])
+            num_buttons=n, num_hazards=n, num_gremlins=0, placement_extent=p["spawn_range"]
+        )
 
     return ParametricDistribution(
         name="meta_cpo_point_button",
         env_name="SafetyPointButton1-v0",
         env_kwargs=MappingProxyType({"num_gremlins": 0}),
-        ranges={"train": {"num_buttons": (3, 6), "spawn_range": (1.75, 2.0)},
-                "test": {"num_buttons": (6, 10), "spawn_range": (2.5, 3.0)}},
+        ranges={
+            "train": {"num_buttons": (3, 6), "spawn_range": (1.75, 2.0)},
+            "test": {"num_buttons": (6, 10), "spawn_range": (2.5, 3.0)},
+        },
         cost_limits={"train": 10.0, "test": 10.0},
         build=build,
     )
@@ -176,8 +203,9 @@ class SeedPoolDistribution(TaskDistribution):
     @cached_property
     def pool(self) -> tuple[int, ...]:
         """Every seed whose goal lies in the arc, ascending."""
-        return tuple(s for s in self.seeds
-                     if goal_in_arc(self.base.replace(layout_seed=s), self.arc_degrees))
+        return tuple(
+            s for s in self.seeds if goal_in_arc(self.base.replace(layout_seed=s), self.arc_degrees)
+        )
 
     @cached_property
     def split_seeds(self) -> dict[Split, tuple[int, ...]]:
@@ -192,38 +220,50 @@ class SeedPoolDistribution(TaskDistribution):
         """The task of layout seed ``seed``."""
         return self.base.replace(layout_seed=int(seed))
 
-    def sample_tasks(self, n: int, *, split: Split = "train",
-                     rng: np.random.Generator | None = None,
-                     seed: int | None = None) -> list[NavTask]:
+    def sample_tasks(
+        self,
+        n: int,
+        *,
+        split: Split = "train",
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+    ) -> list[NavTask]:
         """``n`` distinct tasks of ``split``, drawn uniformly without replacement."""
         check_sample_args(n, split)
         seeds = self.split_seeds[split]
         if n > len(seeds):
-            raise ValueError(f"n={n} exceeds the {len(seeds)} {split} seeds of {self.name}; "
-                             f"draw at most {len(seeds)} tasks per call")
+            raise ValueError(
+                f"n={n} exceeds the {len(seeds)} {split} seeds of {self.name}; "
+                f"draw at most {len(seeds)} tasks per call"
+            )
         chosen = resolve_rng(rng, seed).choice(len(seeds), size=n, replace=False)
         return [self.task(seeds[i]) for i in chosen]
 
 
-def c_maml_env1(*, hide_goal_lidar: bool = False, cost_limit: float = 5.0,
-                **options: Any) -> SeedPoolDistribution:
+def c_maml_env1(
+    *, hide_goal_lidar: bool = False, cost_limit: float = 5.0, **options: Any
+) -> SeedPoolDistribution:
     """C-MAML Env 1: PointGoal1 layout with 9 hazards and 1 vase (vase unconstrained).
 
     ``cost_limit`` 5 for a TRPO-Lag inner loop, 10 for CPO; ``hide_goal_lidar=True`` makes the goal
     latent so adaptation is needed.
     """
-    base = level_task("goal", 1).replace(num_hazards=9, cost_limit=cost_limit,
-                                         hide_goal_lidar=hide_goal_lidar)
-    return SeedPoolDistribution(name="c_maml_env1", env_name="SafetyPointGoal1-v0", base=base,
-                                **options)
+    base = level_task("goal", 1).replace(
+        num_hazards=9, cost_limit=cost_limit, hide_goal_lidar=hide_goal_lidar
+    )
+    return SeedPoolDistribution(
+        name="c_maml_env1", env_name="SafetyPointGoal1-v0", base=base, **options
+    )
 
 
-def c_maml_env2(*, hide_goal_lidar: bool = False, cost_limit: float = 5.0,
-                **options: Any) -> SeedPoolDistribution:
+def c_maml_env2(
+    *, hide_goal_lidar: bool = False, cost_limit: float = 5.0, **options: Any
+) -> SeedPoolDistribution:
     """C-MAML Env 2: PointGoal2 layout, 10 hazards and 10 vases (vase contact/velocity cost)."""
     base = level_task("goal", 2).replace(cost_limit=cost_limit, hide_goal_lidar=hide_goal_lidar)
-    return SeedPoolDistribution(name="c_maml_env2", env_name="SafetyPointGoal2-v0", base=base,
-                                **options)
+    return SeedPoolDistribution(
+        name="c_maml_env2", env_name="SafetyPointGoal2-v0", base=base, **options
+    )
 
 
 DISTRIBUTIONS: dict[str, Callable[[], TaskDistribution]] = {
@@ -239,6 +279,7 @@ DISTRIBUTIONS: dict[str, Callable[[], TaskDistribution]] = {
 def get_distribution(name: str, **kwargs: Any) -> TaskDistribution:
     """The task distribution called ``name`` (see :data:`DISTRIBUTIONS`)."""
     if name not in DISTRIBUTIONS:
-        raise ValueError(f"unknown task distribution {name!r}; "
-                         f"choose one of {sorted(DISTRIBUTIONS)}")
+        raise ValueError(
+            f"unknown task distribution {name!r}; choose one of {sorted(DISTRIBUTIONS)}"
+        )
     return DISTRIBUTIONS[name](**kwargs)

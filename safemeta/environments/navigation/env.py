@@ -80,8 +80,8 @@ class SafeNavigationEnv(gym.Env):
         dim = self.robot.sensor_dim + NUM_BINS * len(self._blocks)
         low = np.full(dim, -np.inf)
         high = np.full(dim, np.inf)
-        low[self.robot.sensor_dim:] = 0.0
-        high[self.robot.sensor_dim:] = 1.0
+        low[self.robot.sensor_dim :] = 0.0
+        high[self.robot.sensor_dim :] = 1.0
         self.observation_space = gym.spaces.Box(low, high, dtype=np.float64)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (2,), dtype=np.float64)
         self._needs_reset = True
@@ -96,7 +96,8 @@ class SafeNavigationEnv(gym.Env):
             raise ValueError(
                 f"task observes lidar blocks {task.lidar_blocks} but this env's observation space "
                 f"has {self._blocks}; keep the same kind and non-zero object types, or build a "
-                f"new env for this task")
+                f"new env for this task"
+            )
         self._next_task = task
 
     def get_task(self) -> NavTask:
@@ -127,10 +128,12 @@ class SafeNavigationEnv(gym.Env):
         self._physics = physics
         self._task = task
         p = physics
-        self._lidar_bodies = np.concatenate([self._block_bodies(name) for name in
-                                             task.lidar_blocks]).astype(np.intp)
-        self._lidar = PseudoLidar([len(self._block_bodies(n)) for n in task.lidar_blocks],
-                                  task.lidar_max_dist)
+        self._lidar_bodies = np.concatenate(
+            [self._block_bodies(name) for name in task.lidar_blocks]
+        ).astype(np.intp)
+        self._lidar = PseudoLidar(
+            [len(self._block_bodies(n)) for n in task.lidar_blocks], task.lidar_max_dist
+        )
         rows: dict[str, slice] = {}
         start = 0
         for name in task.lidar_blocks:
@@ -139,14 +142,19 @@ class SafeNavigationEnv(gym.Env):
         self._goal_row = rows["goal"].start if "goal" in rows else -1
         self._hazard_rows = rows.get("hazards", slice(0, 0))
         offset = self.robot.sensor_dim
-        blocks = {name: slice(offset + i * NUM_BINS, offset + (i + 1) * NUM_BINS)
-                  for i, name in enumerate(task.lidar_blocks)}
+        blocks = {
+            name: slice(offset + i * NUM_BINS, offset + (i + 1) * NUM_BINS)
+            for i, name in enumerate(task.lidar_blocks)
+        }
         self._buttons_slice = blocks.get("buttons")
         self._goal_slice = blocks.get("goal")
         self._obs_dim = offset + NUM_BINS * len(task.lidar_blocks)
         self._ball_mat = np.zeros(9)
-        self._needs_contacts = (task.kind == "button" or task.num_gremlins > 0
-                                or (task.num_vases > 0 and task.vases_constrained))
+        self._needs_contacts = (
+            task.kind == "button"
+            or task.num_gremlins > 0
+            or (task.num_vases > 0 and task.vases_constrained)
+        )
         # Views into MjData (its buffers never move), read every step.
         self._xpos = p.data.xpos
         self._sensordata = p.data.sensordata
@@ -184,12 +192,16 @@ class SafeNavigationEnv(gym.Env):
             self._next_task = None
         if seed is not None or self._layout_rng is None:
             layout_seq, episode_seq = np.random.SeedSequence(
-                int(self.np_random.integers(2**63))).spawn(2)
+                int(self.np_random.integers(2**63))
+            ).spawn(2)
             self._layout_rng = np.random.default_rng(layout_seq)
             self._episode_rng = np.random.default_rng(episode_seq)
         task = self._task
-        layout_rng = (self._layout_rng if task.layout_seed is None
-                      else np.random.default_rng(task.layout_seed))
+        layout_rng = (
+            self._layout_rng
+            if task.layout_seed is None
+            else np.random.default_rng(task.layout_seed)
+        )
         layout = sample_layout(task, layout_rng)
         self._layout = layout
         self._physics.place(task, layout)
@@ -262,7 +274,7 @@ class SafeNavigationEnv(gym.Env):
         """0.1·[(−u·y + v·x)/r] / (1 + |r − r_c|); counter-clockwise is positive."""
         p = self._physics
         x, y = self._agent_xy
-        u, v = p.data.qvel[p.agent_dof:p.agent_dof + 2]
+        u, v = p.data.qvel[p.agent_dof : p.agent_dof + 2]
         radius = math.hypot(x, y)
         if radius == 0.0:
             return 0.0
@@ -280,7 +292,8 @@ class SafeNavigationEnv(gym.Env):
             info["cost_vases_contact"] = float((tags == TAG_VASE).any())
             velocity = p.data.qvel[p.vase_linvel]
             info["cost_vases_velocity"] = float(
-                ((velocity * velocity).reshape(-1, 3).sum(1) >= 1e-8).any())
+                ((velocity * velocity).reshape(-1, 3).sum(1) >= 1e-8).any()
+            )
         if task.kind == "button" and task.buttons_constrained:
             hit = 0.0
             if self._button_timer == 0:
@@ -290,8 +303,9 @@ class SafeNavigationEnv(gym.Env):
             info["cost_gremlins"] = float((tags == TAG_GREMLIN).any())
         if task.walls:
             x, y = self._agent_xy
-            out = abs(x) > task.wall_distance or (task.walls == "xy" and
-                                                  abs(y) > task.wall_distance)
+            out = abs(x) > task.wall_distance or (
+                task.walls == "xy" and abs(y) > task.wall_distance
+            )
             info["cost_out_of_boundary"] = float(out)
         cost = 1.0 if any(info.values()) else 0.0
         info["cost_sum"] = cost
@@ -312,12 +326,18 @@ class SafeNavigationEnv(gym.Env):
             self._goal_xy = p.data.mocap_pos[p.button_mocap[self._goal_button], :2].copy()
         else:
             d = p.data
-            entries = [self._agent_xy[None], d.xpos[p.hazard_bodies, :2],
-                       d.xpos[p.vase_bodies, :2], d.xpos[p.button_bodies, :2]]
-            keepouts = [np.array([task.agent_keepout]),
-                        np.full(task.num_hazards, task.hazard_keepout),
-                        np.full(task.num_vases, task.vase_keepout),
-                        np.full(task.num_buttons, task.button_keepout)]
+            entries = [
+                self._agent_xy[None],
+                d.xpos[p.hazard_bodies, :2],
+                d.xpos[p.vase_bodies, :2],
+                d.xpos[p.button_bodies, :2],
+            ]
+            keepouts = [
+                np.array([task.agent_keepout]),
+                np.full(task.num_hazards, task.hazard_keepout),
+                np.full(task.num_vases, task.vase_keepout),
+                np.full(task.num_buttons, task.button_keepout),
+            ]
             found = respawn_goal(task, np.concatenate(entries), np.concatenate(keepouts), rng)
             if found is None:
                 return False
@@ -337,7 +357,7 @@ class SafeNavigationEnv(gym.Env):
             obs[15:24] = self._ball_mat
         rel = self._xpos[self._lidar_bodies, :2]
         rel -= self._agent_xy
-        self._lidar(rel, self._agent_rot3, obs[self.robot.sensor_dim:])
+        self._lidar(rel, self._agent_rot3, obs[self.robot.sensor_dim :])
 
     def _sense_lidar_only(self) -> None:
         rel = self._xpos[self._lidar_bodies, :2]
@@ -365,7 +385,8 @@ class SafeNavigationEnv(gym.Env):
             except Exception as error:
                 raise RuntimeError(
                     "offscreen rendering needs an OpenGL backend: set MUJOCO_GL=egl (or osmesa) "
-                    "in the environment before Python imports mujoco") from error
+                    "in the environment before Python imports mujoco"
+                ) from error
         cam: mujoco.MjvCamera | str
         if self.camera == "vision":
             cam = "vision"
@@ -376,8 +397,11 @@ class SafeNavigationEnv(gym.Env):
                 cam.lookat[:] = p.data.xpos[p.agent_body]
                 cam.distance, cam.elevation, cam.azimuth = 2.5, -45.0, 90.0
             else:
-                extent = max(self._task.placement_extent, self._task.start_extent,
-                             self._task.circle_radius if self._task.kind == "circle" else 0.0)
+                extent = max(
+                    self._task.placement_extent,
+                    self._task.start_extent,
+                    self._task.circle_radius if self._task.kind == "circle" else 0.0,
+                )
                 cam.lookat[:] = (0.0, 0.0, 0.0)
                 cam.distance, cam.elevation, cam.azimuth = 2.6 * extent + 1.5, -70.0, 90.0
         self._renderer.update_scene(p.data, camera=cam)
@@ -414,8 +438,14 @@ def make_navigation_env(
             task = level_task(kind, level)  # type: ignore[arg-type]
     if task_fields:
         task = task.replace(**task_fields)
-    return SafeNavigationEnv(robot, task, terminate_on_violation=terminate_on_violation,
-                             render_mode=render_mode, render_size=render_size, camera=camera)
+    return SafeNavigationEnv(
+        robot,
+        task,
+        terminate_on_violation=terminate_on_violation,
+        render_mode=render_mode,
+        render_size=render_size,
+        camera=camera,
+    )
 
 
 __all__ = ["LayoutError", "SafeNavigationEnv", "make_navigation_env"]

@@ -55,13 +55,15 @@ def _groups(task: NavTask) -> list[_Group]:
         return None if points is None else np.asarray(points, dtype=float).reshape(-1, 2)
 
     e = task.placement_extent
-    goal = _Group("goal", 1, task.goal_keepout, e, fixed(None if task.goal_xy is None
-                                                            else [task.goal_xy]))
+    goal = _Group(
+        "goal", 1, task.goal_keepout, e, fixed(None if task.goal_xy is None else [task.goal_xy])
+    )
     hazards = _Group("hazards", task.num_hazards, task.hazard_keepout, e, fixed(task.hazards_xy))
     vases = _Group("vases", task.num_vases, task.vase_keepout, e, fixed(task.vases_xy))
     buttons = _Group("buttons", task.num_buttons, task.button_keepout, e, fixed(task.buttons_xy))
-    gremlins = _Group("gremlins", task.num_gremlins, task.gremlin_keepout, e,
-                      fixed(task.gremlins_xy))
+    gremlins = _Group(
+        "gremlins", task.num_gremlins, task.gremlin_keepout, e, fixed(task.gremlins_xy)
+    )
     if task.kind == "goal":
         order = [goal, hazards, vases, buttons, gremlins]
     elif task.kind == "button":
@@ -73,8 +75,13 @@ def _groups(task: NavTask) -> list[_Group]:
 
 def sample_layout(task: NavTask, rng: np.random.Generator) -> Layout:
     """Draw a layout for ``task`` with ``rng``; explicit positions in the task are kept."""
-    agent = _Group("agent", 1, task.agent_keepout, task.start_extent,
-                   None if task.agent_xy is None else np.asarray([task.agent_xy], dtype=float))
+    agent = _Group(
+        "agent",
+        1,
+        task.agent_keepout,
+        task.start_extent,
+        None if task.agent_xy is None else np.asarray([task.agent_xy], dtype=float),
+    )
     groups = [agent, *_groups(task)]
     placed = _place_all(groups, rng)
     yaws = rng.uniform(0.0, 2.0 * np.pi, size=1 + sum(g.count for g in groups[1:]))
@@ -86,7 +93,7 @@ def sample_layout(task: NavTask, rng: np.random.Generator) -> Layout:
     for group, xy in zip(groups, placed, strict=True):
         positions[group.name] = xy
         if group.name != "agent":
-            object_yaws[group.name] = yaws[start:start + group.count]
+            object_yaws[group.name] = yaws[start : start + group.count]
             start += group.count
 
     empty = np.zeros((0, 2))
@@ -100,8 +107,9 @@ def sample_layout(task: NavTask, rng: np.random.Generator) -> Layout:
             raise LayoutError("no valid goal position; make placement_extent larger")
         goal_xy = found
     if task.kind == "button":
-        goal_button = (int(rng.integers(task.num_buttons)) if task.goal_button is None
-                       else task.goal_button)
+        goal_button = (
+            int(rng.integers(task.num_buttons)) if task.goal_button is None else task.goal_button
+        )
         goal_xy = positions["buttons"][goal_button].copy()
     return Layout(
         agent_xy=positions["agent"][0].copy(),
@@ -126,8 +134,8 @@ def _place_all(groups: list[_Group], rng: np.random.Generator) -> list[np.ndarra
     num_fixed = sum(len(g.fixed) for g in fixed)
     n = 0
     for g in fixed:
-        placed[n:n + len(g.fixed)] = g.fixed
-        keepouts[n:n + len(g.fixed)] = g.keepout
+        placed[n : n + len(g.fixed)] = g.fixed
+        keepouts[n : n + len(g.fixed)] = g.keepout
         n += len(g.fixed)
     for _ in range(_MAX_LAYOUT_RESTARTS):
         n = num_fixed
@@ -150,12 +158,15 @@ def _place_all(groups: list[_Group], rng: np.random.Generator) -> list[np.ndarra
             break
         else:
             return result
-    raise LayoutError(f"no layout after {_MAX_LAYOUT_RESTARTS} restarts; make placement_extent "
-                      "larger, the keepouts smaller or the objects fewer")
+    raise LayoutError(
+        f"no layout after {_MAX_LAYOUT_RESTARTS} restarts; make placement_extent "
+        "larger, the keepouts smaller or the objects fewer"
+    )
 
 
-def _draw_one(group: _Group, others: np.ndarray, others_k: np.ndarray,
-              rng: np.random.Generator) -> np.ndarray | None:
+def _draw_one(
+    group: _Group, others: np.ndarray, others_k: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | None:
     """Up to 100 uniform draws in the group's square shrunk by its keepout; the first that fits.
 
     Candidates are drawn in two batches (8, then the remaining 92); taking the first fitting one
@@ -163,8 +174,10 @@ def _draw_one(group: _Group, others: np.ndarray, others_k: np.ndarray,
     """
     lo, hi = -group.extent + group.keepout, group.extent - group.keepout
     if lo > hi:
-        raise LayoutError(f"{group.name}: keepout {group.keepout} exceeds the placement "
-                          f"half-width {group.extent}; make the extent larger")
+        raise LayoutError(
+            f"{group.name}: keepout {group.keepout} exceeds the placement "
+            f"half-width {group.extent}; make the extent larger"
+        )
     if len(others) == 0:
         return rng.uniform(lo, hi, size=2)
     limit = (group.keepout + others_k) ** 2
@@ -179,8 +192,9 @@ def _draw_one(group: _Group, others: np.ndarray, others_k: np.ndarray,
     return None
 
 
-def respawn_goal(task: NavTask, others_xy: np.ndarray, others_k: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray | None:
+def respawn_goal(
+    task: NavTask, others_xy: np.ndarray, others_k: np.ndarray, rng: np.random.Generator
+) -> np.ndarray | None:
     """A new goal xy at least ``goal_keepout + k`` from every other entry; None if none is found."""
     bound = task.placement_extent - task.goal_keepout
     if bound < 0:

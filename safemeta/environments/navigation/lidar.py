@@ -57,8 +57,12 @@ class PseudoLidar:
         grid[rows + self._prev[bins]] = sensed - alpha
         grid[rows + self._next[bins]] = alpha
         grid[rows + self._this[bins]] = sensed
-        np.maximum.reduceat(grid.reshape(self.num_objects, NUM_BINS), self._starts, axis=0,
-                            out=out.reshape(self.num_groups, NUM_BINS))
+        np.maximum.reduceat(
+            grid.reshape(self.num_objects, NUM_BINS),
+            self._starts,
+            axis=0,
+            out=out.reshape(self.num_groups, NUM_BINS),
+        )
         return out
 
 

@@ -68,24 +68,32 @@ class NavPhysics:
         vase_dofs = [dof_adr(f"vase{i}") for i in range(s.num_vases)]
         self.vase_linvel = (np.array(vase_dofs, np.intp)[:, None] + np.arange(3)).ravel()
         self.button_bodies = np.array([body(f"button{i}") for i in range(s.num_buttons)], np.intp)
-        self.gremlin_bodies = np.array([body(f"gremlin{i}obj") for i in range(s.num_gremlins)],
-                                       np.intp)
-        self.gremlin_qpos = np.array([qpos_adr(f"gremlin{i}") for i in range(s.num_gremlins)],
-                                     np.intp)
+        self.gremlin_bodies = np.array(
+            [body(f"gremlin{i}obj") for i in range(s.num_gremlins)], np.intp
+        )
+        self.gremlin_qpos = np.array(
+            [qpos_adr(f"gremlin{i}") for i in range(s.num_gremlins)], np.intp
+        )
         self.gremlin_mocap = np.array(
-            [m.body_mocapid[body(f"gremlin{i}mocap")] for i in range(s.num_gremlins)], np.intp)
+            [m.body_mocapid[body(f"gremlin{i}mocap")] for i in range(s.num_gremlins)], np.intp
+        )
 
-        agent_geoms = [g for g in range(m.ngeom) if _is_descendant(m, m.geom_bodyid[g],
-                                                                   self.agent_body)]
+        agent_geoms = [
+            g for g in range(m.ngeom) if _is_descendant(m, m.geom_bodyid[g], self.agent_body)
+        ]
         if len(agent_geoms) != robot.num_agent_geoms:
-            raise RuntimeError(f"{robot.name}: expected {robot.num_agent_geoms} agent geoms, "
-                               f"found {len(agent_geoms)}")
+            raise RuntimeError(
+                f"{robot.name}: expected {robot.num_agent_geoms} agent geoms, "
+                f"found {len(agent_geoms)}"
+            )
         self.geom_tag = np.zeros(m.ngeom, np.int8)
         self.geom_index = np.full(m.ngeom, -1, np.intp)
         self.geom_tag[agent_geoms] = TAG_AGENT
-        for tag, prefix, count in ((TAG_VASE, "vase", s.num_vases),
-                                   (TAG_BUTTON, "button", s.num_buttons),
-                                   (TAG_GREMLIN, "gremlin", s.num_gremlins)):
+        for tag, prefix, count in (
+            (TAG_VASE, "vase", s.num_vases),
+            (TAG_BUTTON, "button", s.num_buttons),
+            (TAG_GREMLIN, "gremlin", s.num_gremlins),
+        ):
             for i in range(count):
                 g = geom(f"{prefix}{i}")
                 self.geom_tag[g] = tag
@@ -123,9 +131,9 @@ class NavPhysics:
         x, y = layout.agent_xy
         a = self.agent_qpos
         if self.robot.free_joint:
-            d.qpos[a:a + 7] = (x, y, 0.1, *yaw_quat(layout.agent_yaw))
+            d.qpos[a : a + 7] = (x, y, 0.1, *yaw_quat(layout.agent_yaw))
         else:
-            d.qpos[a:a + 3] = (x, y, layout.agent_yaw)
+            d.qpos[a : a + 3] = (x, y, layout.agent_yaw)
         mocap_pos, mocap_quat = d.mocap_pos, d.mocap_quat
         if self.goal_body >= 0:
             height = 0.1 if task.kind == "button" else 0.15  # cylinder half-height (spec §3)
@@ -149,14 +157,14 @@ class NavPhysics:
             m.geom_rbound[g] = math.hypot(task.hazard_size, 0.01)
         h = self.structure.vase_size
         for i, q in enumerate(self.vase_qpos):
-            d.qpos[q:q + 7] = (*layout.vases_xy[i], h - 4e-5, *yaw_quat(layout.vases_yaw[i]))
+            d.qpos[q : q + 7] = (*layout.vases_xy[i], h - 4e-5, *yaw_quat(layout.vases_yaw[i]))
         for i, k in enumerate(self.button_mocap):
             mocap_pos[k] = (*layout.buttons_xy[i], self.structure.button_size)
         self.gremlin_xy = layout.gremlins_xy.copy()
         hg = self.structure.gremlin_size
         for i, q in enumerate(self.gremlin_qpos):
             quat = yaw_quat(layout.gremlins_yaw[i])
-            d.qpos[q:q + 7] = (*layout.gremlins_xy[i], hg, *quat)
+            d.qpos[q : q + 7] = (*layout.gremlins_xy[i], hg, *quat)
             mocap_quat[self.gremlin_mocap[i]] = quat
         self.travel = task.gremlin_travel
         if len(self.gremlin_mocap):
@@ -172,8 +180,9 @@ class NavPhysics:
 
     def set_gremlin_targets(self) -> None:
         """Mocap targets (x + l·sin t, y + l·cos t, 2·size) for travel l at the current time."""
-        self.data.mocap_pos[self.gremlin_mocap] = self._gremlin_targets(
-            np.array([self.data.time]))[0]
+        self.data.mocap_pos[self.gremlin_mocap] = self._gremlin_targets(np.array([self.data.time]))[
+            0
+        ]
 
     def _gremlin_targets(self, times: np.ndarray) -> np.ndarray:
         """Targets for every gremlin at each time, shape (len(times), gremlins, 3)."""

@@ -49,8 +49,10 @@ def save_frames(
     if suffix not in (".gif", ".png", ".jpg", ".jpeg"):
         raise ValueError(f"path must end in .gif, .png or .jpg, got {path.name!r}")
     if getattr(env, "render_mode", None) != "rgb_array":
-        raise ValueError("build the env with render_mode='rgb_array' to save frames "
-                         "(and set MUJOCO_GL=egl or osmesa on a machine without a display)")
+        raise ValueError(
+            "build the env with render_mode='rgb_array' to save frames "
+            "(and set MUJOCO_GL=egl or osmesa on a machine without a display)"
+        )
     if every < 1 or columns < 1 or fps < 1:
         raise ValueError(f"every, columns and fps must be >= 1, got {every}, {columns}, {fps}")
 
@@ -73,8 +75,13 @@ def save_frames(
         from PIL import Image
 
         images = [Image.fromarray(frame) for frame in frames]
-        images[0].save(path, save_all=True, append_images=images[1:],
-                       duration=max(1, round(1000 / fps)), loop=0)
+        images[0].save(
+            path,
+            save_all=True,
+            append_images=images[1:],
+            duration=max(1, round(1000 / fps)),
+            loop=0,
+        )
     else:
         _save_grid(frames, columns, path)
     return RenderedEpisode(path, len(frames), episode_return, episode_cost, steps)
@@ -87,7 +94,7 @@ def frame_grid(frames: list[np.ndarray], columns: int) -> np.ndarray:
     grid = np.zeros((rows * height, min(columns, len(frames)) * width, channels), np.uint8)
     for i, frame in enumerate(frames):
         r, c = divmod(i, columns)
-        grid[r * height:(r + 1) * height, c * width:(c + 1) * width] = frame
+        grid[r * height : (r + 1) * height, c * width : (c + 1) * width] = frame
     return grid
 
 

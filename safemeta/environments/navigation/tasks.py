@@ -149,40 +149,69 @@ def _validate(task: NavTask) -> None:
     need(task.walls in ("", "x", "xy"), f"walls must be '', 'x' or 'xy', got {task.walls!r}")
     need(task.placement_extent > 0, f"placement_extent must be > 0, got {task.placement_extent}")
     need(task.start_extent > 0, f"agent_extent must be > 0, got {task.agent_extent}")
-    need(task.max_episode_steps >= 1,
-         f"max_episode_steps must be >= 1, got {task.max_episode_steps}")
+    need(
+        task.max_episode_steps >= 1, f"max_episode_steps must be >= 1, got {task.max_episode_steps}"
+    )
     need(task.cost_limit >= 0, f"cost_limit must be >= 0, got {task.cost_limit}")
     need(task.lidar_max_dist > 0, f"lidar_max_dist must be > 0, got {task.lidar_max_dist}")
-    for name in ("goal_size", "circle_radius", "wall_distance", "hazard_size", "vase_size",
-                 "button_size", "gremlin_size"):
+    for name in (
+        "goal_size",
+        "circle_radius",
+        "wall_distance",
+        "hazard_size",
+        "vase_size",
+        "button_size",
+        "gremlin_size",
+    ):
         need(getattr(task, name) > 0, f"{name} must be > 0, got {getattr(task, name)}")
-    for name in ("agent_keepout", "goal_keepout", "hazard_keepout", "vase_keepout",
-                 "button_keepout", "gremlin_keepout", "gremlin_travel"):
+    for name in (
+        "agent_keepout",
+        "goal_keepout",
+        "hazard_keepout",
+        "vase_keepout",
+        "button_keepout",
+        "gremlin_keepout",
+        "gremlin_travel",
+    ):
         need(getattr(task, name) >= 0, f"{name} must be >= 0, got {getattr(task, name)}")
     for name in ("num_hazards", "num_vases", "num_buttons", "num_gremlins"):
         value = getattr(task, name)
-        need(isinstance(value, int) and value >= 0,
-             f"{name} must be a non-negative int, got {value!r}")
-    need(task.kind != "button" or task.num_buttons >= 1,
-         "kind='button' needs num_buttons >= 1 (Button levels use 4)")
-    need(task.layout_seed is None or (isinstance(task.layout_seed, int) and task.layout_seed >= 0),
-         f"layout_seed must be None or a non-negative int, got {task.layout_seed!r}")
+        need(
+            isinstance(value, int) and value >= 0,
+            f"{name} must be a non-negative int, got {value!r}",
+        )
+    need(
+        task.kind != "button" or task.num_buttons >= 1,
+        "kind='button' needs num_buttons >= 1 (Button levels use 4)",
+    )
+    need(
+        task.layout_seed is None or (isinstance(task.layout_seed, int) and task.layout_seed >= 0),
+        f"layout_seed must be None or a non-negative int, got {task.layout_seed!r}",
+    )
     if task.goal_button is not None:
-        need(task.kind == "button" and 0 <= task.goal_button < task.num_buttons,
-             f"goal_button must index one of the {task.num_buttons} buttons of a button task, "
-             f"got {task.goal_button}")
+        need(
+            task.kind == "button" and 0 <= task.goal_button < task.num_buttons,
+            f"goal_button must index one of the {task.num_buttons} buttons of a button task, "
+            f"got {task.goal_button}",
+        )
     if task.agent_yaw is not None:
         need(math.isfinite(task.agent_yaw), f"agent_yaw must be finite, got {task.agent_yaw}")
     _check_xy("agent_xy", task.agent_xy)
     _check_xy("goal_xy", task.goal_xy)
-    for name, count in (("hazards_xy", task.num_hazards), ("vases_xy", task.num_vases),
-                        ("buttons_xy", task.num_buttons), ("gremlins_xy", task.num_gremlins)):
+    for name, count in (
+        ("hazards_xy", task.num_hazards),
+        ("vases_xy", task.num_vases),
+        ("buttons_xy", task.num_buttons),
+        ("gremlins_xy", task.num_gremlins),
+    ):
         points = getattr(task, name)
         if points is None:
             continue
-        need(len(points) == count,
-             f"{name} has {len(points)} positions but the task has {count} objects; give one "
-             f"(x, y) per object or None to sample them")
+        need(
+            len(points) == count,
+            f"{name} has {len(points)} positions but the task has {count} objects; give one "
+            f"(x, y) per object or None to sample them",
+        )
         for point in points:
             _check_xy(name, point)
 
@@ -190,8 +219,11 @@ def _validate(task: NavTask) -> None:
 def _check_xy(name: str, value: Any) -> None:
     if value is None:
         return
-    ok = (isinstance(value, tuple) and len(value) == 2
-          and all(isinstance(v, int | float) and math.isfinite(v) for v in value))
+    ok = (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and math.isfinite(v) for v in value)
+    )
     if not ok:
         raise ValueError(f"NavTask: {name} must be an (x, y) tuple of finite floats, got {value!r}")
 
@@ -205,23 +237,44 @@ def level_task(kind: Kind, level: int) -> NavTask:
         raise ValueError(f"level must be 0, 1 or 2, got {level!r}")
     if kind == "circle":
         walls: WallAxes = ("", "x", "xy")[level]
-        return NavTask(kind="circle", placement_extent=0.8, agent_keepout=0.0,
-                       max_episode_steps=500, lidar_max_dist=6.0, walls=walls)
+        return NavTask(
+            kind="circle",
+            placement_extent=0.8,
+            agent_keepout=0.0,
+            max_episode_steps=500,
+            lidar_max_dist=6.0,
+            walls=walls,
+        )
     if kind == "goal":
         return (
             NavTask(kind="goal", placement_extent=1.0),
             NavTask(kind="goal", placement_extent=1.5, num_hazards=8, num_vases=1),
-            NavTask(kind="goal", placement_extent=2.0, num_hazards=10, num_vases=10,
-                    vases_constrained=True),
+            NavTask(
+                kind="goal",
+                placement_extent=2.0,
+                num_hazards=10,
+                num_vases=10,
+                vases_constrained=True,
+            ),
         )[level]
     if kind == "button":
         common = {"kind": "button", "goal_size": 0.2, "goal_keepout": 0.4, "num_buttons": 4}
         return (
             NavTask(placement_extent=1.0, **common),
-            NavTask(placement_extent=1.5, num_hazards=4, num_gremlins=4,
-                    buttons_constrained=True, **common),
-            NavTask(placement_extent=1.8, num_hazards=8, num_gremlins=6,
-                    buttons_constrained=True, **common),
+            NavTask(
+                placement_extent=1.5,
+                num_hazards=4,
+                num_gremlins=4,
+                buttons_constrained=True,
+                **common,
+            ),
+            NavTask(
+                placement_extent=1.8,
+                num_hazards=8,
+                num_gremlins=6,
+                buttons_constrained=True,
+                **common,
+            ),
         )[level]
     raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
 
@@ -233,6 +286,14 @@ def circle_hazard_task() -> NavTask:
     half-width ``circle_radius + 0.2`` around the track; agent keepout 0.4 so no hazard covers the
     start, and agent extent 1.2 so the agent still starts in [−0.8, 0.8]² as in Circle1.
     """
-    return NavTask(kind="circle", placement_extent=1.7, agent_extent=1.2, agent_keepout=0.4,
-                   max_episode_steps=500, lidar_max_dist=6.0, walls="x", num_hazards=4,
-                   hazard_size=0.12)
+    return NavTask(
+        kind="circle",
+        placement_extent=1.7,
+        agent_extent=1.2,
+        agent_keepout=0.4,
+        max_episode_steps=500,
+        lidar_max_dist=6.0,
+        walls="x",
+        num_hazards=4,
+        hazard_size=0.12,
+    )

@@ -66,9 +66,12 @@ def build_model(robot: Robot, structure: Structure) -> mujoco.MjModel:
 
 def world_xml(robot: Robot, s: Structure) -> str:
     """The MJCF text of the world."""
+
     def static(name: str, z: float, geom: str, collision: str = _VISUAL) -> str:
-        return (f'<body name="{name}" pos="0 0 {z}" mocap="true">'
-                f'<geom name="{name}" {geom} {collision}/></body>')
+        return (
+            f'<body name="{name}" pos="0 0 {z}" mocap="true">'
+            f'<geom name="{name}" {geom} {collision}/></body>'
+        )
 
     bodies: list[str] = []
     if s.has_goal:
@@ -76,28 +79,42 @@ def world_xml(robot: Robot, s: Structure) -> str:
     if s.has_circle:
         bodies.append(static("circle", 0.01, 'type="cylinder" size="1.5 0.01" rgba="0 1 0 0.1"'))
     for i in range(s.num_walls):
-        bodies.append(static(f"sigwall{i}", 0.25,
-                             'type="box" size="0.05 3.5 0.3" rgba="1 0.5 0 0.3"'))
+        bodies.append(
+            static(f"sigwall{i}", 0.25, 'type="box" size="0.05 3.5 0.3" rgba="1 0.5 0 0.3"')
+        )
     for i in range(s.num_hazards):
-        bodies.append(static(f"hazard{i}", 0.02,
-                             'type="cylinder" size="0.2 0.01" rgba="0 0 1 0.25"'))
+        bodies.append(
+            static(f"hazard{i}", 0.02, 'type="cylinder" size="0.2 0.01" rgba="0 0 1 0.25"')
+        )
     for i in range(s.num_vases):
         h = s.vase_size
-        bodies.append(f'<body name="vase{i}" pos="0 0 {h - 4e-5}"><freejoint name="vase{i}"/>'
-                      f'<geom name="vase{i}" type="box" size="{h} {h} {h}" density="0.001" '
-                      f'rgba="0 1 1 1" {_MOVABLE}/></body>')
+        bodies.append(
+            f'<body name="vase{i}" pos="0 0 {h - 4e-5}"><freejoint name="vase{i}"/>'
+            f'<geom name="vase{i}" type="box" size="{h} {h} {h}" density="0.001" '
+            f'rgba="0 1 1 1" {_MOVABLE}/></body>'
+        )
     for i in range(s.num_buttons):
-        bodies.append(static(f"button{i}", s.button_size,
-                             f'type="sphere" size="{s.button_size}" rgba="1 0.5 0 1"', _STATIC))
+        bodies.append(
+            static(
+                f"button{i}",
+                s.button_size,
+                f'type="sphere" size="{s.button_size}" rgba="1 0.5 0 1"',
+                _STATIC,
+            )
+        )
     for i in range(s.num_gremlins):
         h = s.gremlin_size
-        bodies.append(f'<body name="gremlin{i}obj" pos="0 0 0" sleep="never">'
-                      f'<freejoint name="gremlin{i}"/>'
-                      f'<geom name="gremlin{i}" type="box" size="{h} {h} {h}" density="0.001" '
-                      f'rgba="0.5 0 1 1" {_MOVABLE}/></body>'
-                      f'<body name="gremlin{i}mocap" mocap="true" pos="0 0 0"/>')
-    welds = "".join(f'<weld body1="gremlin{i}mocap" body2="gremlin{i}obj" solref="0.02 1.5"/>'
-                    for i in range(s.num_gremlins))
+        bodies.append(
+            f'<body name="gremlin{i}obj" pos="0 0 0" sleep="never">'
+            f'<freejoint name="gremlin{i}"/>'
+            f'<geom name="gremlin{i}" type="box" size="{h} {h} {h}" density="0.001" '
+            f'rgba="0.5 0 1 1" {_MOVABLE}/></body>'
+            f'<body name="gremlin{i}mocap" mocap="true" pos="0 0 0"/>'
+        )
+    welds = "".join(
+        f'<weld body1="gremlin{i}mocap" body2="gremlin{i}obj" solref="0.02 1.5"/>'
+        for i in range(s.num_gremlins)
+    )
     return f"""<mujoco model="safe_navigation_{robot.name}">
   <compiler angle="radian"/>
   <option timestep="{robot.timestep}" magnetic="0 -0.5 0" integrator="Euler">
