@@ -81,6 +81,7 @@ def test_learns_a_safe_high_return_policy(local_ray, name):
         "epsilon_lr": 1e-3,
         "alpha_lr": 3e-3,
         "nu": 10.0,
+        "updates_per_env_step": 0.5,
     }
     if name == "sacv2_lag":
         hyperparameters["epsilon"] = 0.5
@@ -89,7 +90,7 @@ def test_learns_a_safe_high_return_policy(local_ray, name):
     config.reporting(min_sample_timesteps_per_iteration=512)
     algo = config.build_algo()
     try:
-        for _ in range(4):  # 2048 env steps, ~1750 gradient updates
+        for _ in range(4):  # 2048 env steps, ~870 gradient updates
             algo.train()
         pi = algo.learner_group._learner.module["default_policy"].pi
 
