@@ -8,7 +8,9 @@ too); γ_r = 0.99 and γ_c = 0.6 for all tasks. ``TABLE_I`` holds the table as p
 ``PRESETS`` spreads it per method under that reading. Env "Car-Circle2" is ``SafetyCarCircle2-v0``
 (navigation suite); the Franka row belongs to our substitute ``SafetyFrankaCloseDrawer-v0``.
 
-Plain data only: wiring these as presets of the algorithms is left to the Meta SAC-Lag issue.
+Plain data only. ``presets.py`` turns ``PRESETS`` into each method's ``table1`` preset, and
+``safemeta/algorithms/registry.py`` attaches those to the registered algorithms, so an experiment
+file selects them with ``preset: table1`` (e.g. ``tune_configs/meta_sac_lag/table2.yaml``).
 """
 
 from __future__ import annotations
