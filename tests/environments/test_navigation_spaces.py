@@ -9,6 +9,12 @@ from gymnasium.utils.env_checker import check_env
 from safemeta.environments import make, registered_envs
 from safemeta.environments.navigation.lidar import NUM_BINS, PseudoLidar, lidar_reference
 
+NAVIGATION_IDS = sorted(
+    name
+    for name, entry in registered_envs().items()
+    if entry.entry_point.startswith("safemeta.environments.navigation.")
+)
+
 # Spec §2: observation dimensions (Point; Car adds 12).
 POINT_DIMS = {
     "Circle0": 28,
@@ -43,20 +49,30 @@ def test_spaces_shape_and_dtype(robot: str, task: str) -> None:
 
 
 def test_registered_ids() -> None:
-    names = set(registered_envs())
-    for robot in ("Point", "Car"):
-        for task in POINT_DIMS:
-            assert f"Safety{robot}{task}-v0" in names
-    assert "SafetyCarCircleHazard-v0" in names
+    expected = {f"Safety{robot}{task}-v0" for robot in ("Point", "Car") for task in POINT_DIMS}
+    expected.add("SafetyCarCircleHazard-v0")
+    # Exactly these ids: the env checker below is parametrized over NAVIGATION_IDS.
+    assert set(NAVIGATION_IDS) == expected
     assert make("SafetyCarCircleHazard-v0").observation_space.shape == (56,)
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["SafetyPointGoal1-v0", "SafetyPointButton1-v0", "SafetyCarCircle2-v0", "SafetyCarGoal2-v0"],
-)
+@pytest.mark.parametrize("name", NAVIGATION_IDS)
 def test_gymnasium_env_checker(name: str) -> None:
     check_env(make(name), skip_render_check=True)
+
+
+def test_car_circle_hazard_lidar_uses_the_circle_range() -> None:
+    """Both lidar blocks of Car-Circle-Hazard (circle, hazards) use the Circle range D = 6."""
+    env = make("SafetyCarCircleHazard-v0")
+    obs, _ = env.reset(seed=3)
+    physics = env.unwrapped.physics
+    agent = physics.agent_body
+    rel = physics.data.xpos[physics.hazard_bodies, :2] - physics.data.xpos[agent, :2]
+    rot = physics.data.xmat[agent].reshape(3, 3)
+    start = env.unwrapped.robot.sensor_dim + NUM_BINS  # after the circle block
+    hazards = obs[start : start + NUM_BINS]
+    np.testing.assert_allclose(hazards, lidar_reference(rel, rot, 6.0), atol=1e-12)
+    assert np.abs(hazards - lidar_reference(rel, rot, 3.0)).max() > 0.1
 
 
 def test_vectorised_lidar_matches_reference() -> None:
