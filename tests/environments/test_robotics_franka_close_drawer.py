@@ -1,6 +1,14 @@
-"""SafetyFrankaCloseDrawer-v0: forbidden-box cost, closing reward, determinism, spaces, checker."""
+"""SafetyFrankaCloseDrawer-v0: forbidden-box cost, closing reward, determinism, spaces, checker,
+offscreen rendering (in a fresh process with ``MUJOCO_GL=egl``, as MuJoCo picks its OpenGL backend
+at import; skipped if no backend works on this machine)."""
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import mujoco
 import numpy as np
@@ -159,8 +167,10 @@ def test_bad_arguments_name_the_field():
         make(NAME, closed_within=0.5)
     with pytest.raises(ValueError, match="max_joint_speed"):
         make(NAME, max_joint_speed=0.0)
-    with pytest.raises(ValueError, match="render_mode"):
+    with pytest.raises(ValueError, match="render_mode must be None or 'rgb_array'"):
         make(NAME, render_mode="human")
+    with pytest.raises(ValueError, match="render_size"):
+        make(NAME, render_mode="rgb_array", render_size=(4000, 100))
     env = make(NAME)
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"shape \(7,\)"):
@@ -177,3 +187,55 @@ def test_physics_reference(env):
     assert substeps == 40
     assert model is env.model and data is not env.data
     np.testing.assert_array_equal(data.qpos, env.data.qpos)
+
+
+def test_every_advertised_render_mode_is_accepted():
+    modes = make(NAME).unwrapped.metadata["render_modes"]
+    assert modes == ["rgb_array"]
+    for mode in modes:  # the renderer is created lazily: constructing needs no OpenGL
+        assert make(NAME, render_mode=mode).unwrapped.render_mode == mode
+    env = make(NAME)
+    env.reset(seed=0)
+    assert env.render() is None
+
+
+RENDER_SCRIPT = textwrap.dedent("""
+    import json
+    import numpy as np
+    from safemeta.environments import make
+
+    env = make("SafetyFrankaCloseDrawer-v0", render_mode="rgb_array", render_size=(320, 240))
+    env.reset(seed=0)
+    try:
+        first = env.render()
+    except RuntimeError as error:
+        print(json.dumps({"skip": str(error)}))
+        raise SystemExit(0)
+    rgb = first.astype(int)
+    red = rgb[..., 0] - np.maximum(rgb[..., 1], rgb[..., 2]) > 40  # the translucent red box
+    for _ in range(5):
+        env.step(np.array([1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0], np.float32))
+    moved = float(np.abs(env.render().astype(int) - first).mean())
+    env.close()
+    print(json.dumps({"shape": list(first.shape), "dtype": str(first.dtype),
+                      "red_pixels": int(red.sum()), "moved": moved}))
+""")
+
+
+def test_rgb_array_renders_offscreen():
+    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    done = subprocess.run(
+        [sys.executable, "-c", RENDER_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if "skip" in result:
+        pytest.skip(f"offscreen rendering unavailable: {result['skip']}")
+    assert result["shape"] == [240, 320, 3] and result["dtype"] == "uint8"
+    assert result["red_pixels"] > 500  # the forbidden box is in view
+    assert result["moved"] > 0.5  # the arm moved between the frames

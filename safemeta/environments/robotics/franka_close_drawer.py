@@ -14,6 +14,10 @@ handle position (3), door opening and its rate (2).
 
 Reward: ``progress_weight·(previous opening − opening) + success_bonus·[opening < closed_within]``.
 Cost: 1 when the end-effector site is inside the red forbidden box.
+
+Rendering: ``render_mode="rgb_array"`` draws the scene offscreen with ``mujoco.Renderer`` from a
+fixed camera in the room facing the cabinet (the red box visible); on a machine without a display
+set ``MUJOCO_GL=egl`` (or ``osmesa``) before Python imports mujoco. No ``human`` mode.
 """
 
 from __future__ import annotations
@@ -43,12 +47,15 @@ SUBSTEPS = 40  # Franka Kitchen's frame skip
 INITIAL_OPENING = (0.30, 0.40)  # m, uniform
 ARM_NOISE = 0.02  # rad, uniform ± on each arm joint at reset
 MAX_TARGET_LAG = 0.25  # rad, bound on |servo target − joint position| against wind-up in contact
+# The rgb_array camera: in the room, looking at the arm, the red box and the open cabinet.
+CAMERA_LOOKAT = (-0.05, 0.30, 2.20)
+CAMERA_DISTANCE, CAMERA_AZIMUTH, CAMERA_ELEVATION = 2.4, 60.0, -20.0
 
 
 class SafeFrankaCloseDrawerEnv(gym.Env):
     """Close the open sliding cabinet; cost 1 while the end-effector is in the forbidden box."""
 
-    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 12}  # noqa: RUF012
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 12}  # noqa: RUF012
 
     def __init__(
         self,
@@ -59,6 +66,7 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
         max_episode_steps: int = 200,
         terminate_on_violation: bool = False,
         render_mode: str | None = None,
+        render_size: tuple[int, int] = (480, 480),
     ) -> None:
         for field, value in (
             ("progress_weight", progress_weight),
@@ -73,10 +81,12 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
             )
         if not max_joint_speed > 0:
             raise ValueError(f"max_joint_speed must be > 0 rad/s, got {max_joint_speed}")
-        if render_mode is not None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        width, height = render_size
+        if not (0 < width <= 2560 and 0 < height <= 1920):  # the kitchen's offscreen buffer
             raise ValueError(
-                f"render_mode {render_mode!r} is not supported by SafetyFrankaCloseDrawer-v0 yet; "
-                "pass render_mode=None"
+                f"render_size must be (width, height) within 2560x1920, got {render_size}"
             )
         check_episode_kwargs(max_episode_steps)
         self.progress_weight = float(progress_weight)
@@ -86,6 +96,8 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
         self.max_episode_steps = max_episode_steps
         self.terminate_on_violation = terminate_on_violation
         self.render_mode = render_mode
+        self.render_size = (int(width), int(height))
+        self._renderer: mujoco.Renderer | None = None
 
         self.model = build_drawer_model()
         self.data = mujoco.MjData(self.model)
@@ -186,6 +198,32 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
             "is_success": bool(success),
         }
         return self._observation(), float(reward), terminated, truncated, info
+
+    def render(self) -> np.ndarray | None:
+        """An RGB frame (height, width, 3) if ``render_mode="rgb_array"``, else None."""
+        if self.render_mode != "rgb_array":
+            return None
+        if self._renderer is None:
+            width, height = self.render_size
+            try:
+                self._renderer = mujoco.Renderer(self.model, height=height, width=width)
+            except Exception as error:
+                raise RuntimeError(
+                    "offscreen rendering needs an OpenGL backend: set MUJOCO_GL=egl (or osmesa) "
+                    "in the environment before Python imports mujoco"
+                ) from error
+        camera = mujoco.MjvCamera()
+        camera.type = mujoco.mjtCamera.mjCAMERA_FREE
+        camera.lookat[:] = CAMERA_LOOKAT
+        camera.distance, camera.azimuth = CAMERA_DISTANCE, CAMERA_AZIMUTH
+        camera.elevation = CAMERA_ELEVATION
+        self._renderer.update_scene(self.data, camera=camera)
+        return self._renderer.render()
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
 
     def physics_reference(self) -> tuple[mujoco.MjModel, mujoco.MjData, int]:
         """``(model, copy of the current data, mj_steps per env step)`` for throughput runs."""
