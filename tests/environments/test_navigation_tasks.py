@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -47,6 +49,39 @@ def test_reset_seed_reproduces_layout_and_trajectory(name: str) -> None:
         np.testing.assert_array_equal(first[0], run[0])
         assert first[1] == run[1] and first[2] == run[2]
     assert not np.array_equal(first[0][0], rollout(b, 5, 1)[0][0])
+
+
+def test_no_global_rng_use() -> None:
+    """Construction, reset (seeded and not) and steps leave numpy's and Python's global RNGs alone.
+
+    The scenarios force every RNG path: layout sampling, goal respawns, button picks and, in
+    Button1, hazards and gremlins.
+    """
+    goal = level_task("goal", 1).replace(agent_xy=(0.0, 0.0), goal_xy=(0.1, 0.0))
+    button = level_task("button", 1).replace(
+        agent_xy=(0.0, 0.0),
+        agent_yaw=0.0,
+        goal_button=0,
+        buttons_xy=((0.35, 0.0), (-1.2, 1.2), (-1.2, -1.2), (1.2, -1.2)),
+    )
+    np.random.seed(1234)
+    random.seed(1234)
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    goals = 0
+    for robot, task in (("point", goal), ("point", button), ("car", level_task("circle", 2))):
+        env = SafeNavigationEnv(robot, task)
+        env.reset()
+        for seed in (0, 1, None):
+            env.reset(seed=seed)
+            actions = np.random.default_rng(0)
+            for _ in range(80):
+                *_, info = env.step(np.array([1.0, actions.uniform(-0.05, 0.05)]))
+                goals += bool(info.get("goal_met"))
+    assert goals >= 6  # respawns and button picks happened (3 episodes each)
+    after = np.random.get_state()
+    assert after[0] == numpy_state[0] and after[2:] == numpy_state[2:]
+    np.testing.assert_array_equal(after[1], numpy_state[1])
+    assert random.getstate() == python_state
 
 
 def agent_and_goal(env) -> np.ndarray:
