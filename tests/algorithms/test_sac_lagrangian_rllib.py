@@ -57,6 +57,36 @@ def test_each_method_trains_and_logs_its_metrics(local_ray, name):
     assert learner["alpha"] <= 1.0 or not meta_alpha
 
 
+def _stored(algo) -> dict[str, torch.Tensor]:
+    replay = algo.learner_group._learner.replay
+    return {
+        f"{field}/{key}": values[: getattr(replay, field).size].clone()
+        for field in ("main", "safety")
+        for key, values in getattr(replay, field).data.items()
+    }
+
+
+def test_warmup_actions_are_stored_in_the_module_box_and_reproduce_from_the_seed(local_ray):
+    """SafetyPendulum's actions are in [-2, 2]: RLlib's random warm-up steps sample that box,
+    policy steps store the module's [-1, 1] action; D and D_s must hold the latter scale."""
+    runs = []
+    for _ in range(2):
+        algo = _config("sacv2_lag").build_algo()
+        try:
+            algo.train()
+            runs.append(_stored(algo))
+        finally:
+            algo.stop()
+    first, second = runs
+    actions = torch.cat([first["main/actions"], first["safety/actions"]])
+    assert len(actions) >= 64
+    assert actions.abs().max() <= 1.0
+    assert actions.abs().max() > 0.9  # uniform warm-up actions fill the box
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key
+
+
 def test_checkpoint_restores_scalars_optimizers_buffers_and_continues_identically(
     local_ray, tmp_path
 ):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 from ray.rllib.algorithms.algorithm import Algorithm
+from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.env.env_context import EnvContext
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.utils.metrics import (
@@ -23,7 +24,7 @@ from ray.rllib.utils.metrics import (
 )
 
 from safemeta.algorithms.sac_lagrangian import config as configs
-from safemeta.algorithms.sac_lagrangian.buffers import episodes_to_transitions
+from safemeta.algorithms.sac_lagrangian.buffers import env_to_unit_actions, episodes_to_transitions
 from safemeta.algorithms.sac_lagrangian.learner import RoundData
 
 
@@ -37,6 +38,12 @@ def prefill_initial_states(env_creator, env_config: dict, resets: int, seed: int
     finally:
         env.close()
     return np.stack(rows)
+
+
+def seed_warmup_actions(env_runner, seed: int) -> None:
+    """Seed the action space RLlib's random warm-up steps sample from (one stream per runner)."""
+    if env_runner.env is not None:  # the local runner has no env when remote runners exist
+        env_runner.env.action_space.seed(seed + 10_007 * env_runner.worker_index)
 
 
 class SafeSAC(Algorithm):
@@ -54,6 +61,13 @@ class SafeSAC(Algorithm):
             self.config.initial_state_prefill,
             seed=int(self.config.seed or 0) * 100_003,
         )
+        seed = int(self.config.seed or 0)
+        self.env_runner_group.foreach_env_runner(
+            lambda env_runner: seed_warmup_actions(env_runner, seed)
+        )
+        space = self.learner_group._learner.module[DEFAULT_MODULE_ID].action_space
+        self._rescale_warmup = bool(self.config.normalize_actions)
+        self._action_bounds = (space.low.ravel(), space.high.ravel())
 
     def _lifetime_env_steps(self) -> int:
         return int(
@@ -83,6 +97,10 @@ class SafeSAC(Algorithm):
             )
         self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
         transitions, initial_obs = episodes_to_transitions(episodes)
+        if warmup and self._rescale_warmup and transitions:
+            transitions["actions"] = env_to_unit_actions(
+                transitions["actions"], *self._action_bounds
+            )
         learner = self.learner_group._learner
         if self._prefill.size and learner.replay.initial.total_added == 0:
             initial_obs = np.concatenate(

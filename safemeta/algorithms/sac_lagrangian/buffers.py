@@ -181,6 +181,15 @@ class SafeReplay:
         self.initial.set_state(state["initial"])
 
 
+def env_to_unit_actions(actions: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Env-scale actions in [low, high] mapped to the module's [-1, 1] box.
+
+    The inverse of RLlib's ``unsquash_action`` (``low + (a + 1)(high - low) / 2``): RLlib's random
+    warm-up steps store the env-scale ``action_space.sample()``, policy steps the module's action.
+    """
+    return (2.0 * (actions - low) / (high - low) - 1.0).astype(np.float32)
+
+
 def episodes_to_transitions(episodes: list[Any]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Transitions of RLlib episode chunks, and the initial observations of those that start.
 
