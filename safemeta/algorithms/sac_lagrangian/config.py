@@ -111,6 +111,9 @@ class SafeSACConfig(AlgorithmConfig):
             alpha: the initial entropy temperature α.
             target_entropy: SACv2's target entropy; None = −dim(A).
             actor_lr, critic_lr, nu_lr, epsilon_lr, alpha_lr: β_φ, critic, β_ν, β_ε, β_α.
+                Decided where the paper is silent: ν and ε take RMSProp steps (ν ≥ 0; ε kept in
+                [0, 1], the range of Q_c, a discounted violation probability); α is learned as
+                log α with Adam, clamped to α ≤ 1 for the meta updates (Eq. 15's 0 < α ≤ 1).
             tau: Polyak coefficient of the target critics.
             actor_hiddens, critic_hiddens: hidden layer sizes of the MLPs.
             replay_capacity, safety_replay_capacity, initial_state_capacity: sizes of D, D_s, D_0.
