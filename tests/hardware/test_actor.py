@@ -1,15 +1,17 @@
 """The arm actor on Ray: placement by the ``kinova_gen3`` resource, real-time shield, env access.
 
-The session's shared local Ray (``local_ray``) has no ``kinova_gen3`` resource and starting a second
-Ray with it costs ~15 s here, so placement is tested as: the actor's options request one unit, and
-on a cluster without one ``start_arm_actor`` fails at once with the fix (if the cluster does offer
-the resource, the actor is really placed by it). The twin actors here are started with
-``on_arm_node=False``.
+The session's shared local Ray (``local_ray``) has no ``kinova_gen3`` resource: there,
+``start_arm_actor`` on the arm node must fail at once with the fix, and the twin actors are started
+with ``on_arm_node=False``. Placement by the resource is tested on the ``arm_node`` cluster (a
+separate Ray head with one unit, see ``arm_node.py``) from a driver subprocess.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+import textwrap
 import time
 import uuid
 
@@ -24,6 +26,7 @@ from safemeta.environments.hardware.actor import (
     stop_arm_actor,
 )
 from safemeta.environments.hardware.backend import Twist
+from tests.hardware.arm_node import run_driver
 
 
 def unique_name() -> str:
@@ -38,24 +41,61 @@ def test_actor_options_request_the_arm_resource():
     assert "resources" not in arm_actor_options(on_arm_node=False)
 
 
-def test_placement_by_the_arm_resource(local_ray):
+def test_without_an_arm_node_start_fails_at_once_with_the_fix(local_ray):
     import ray
 
     name = unique_name()
-    if ray.cluster_resources().get(ARM_RESOURCE, 0) < 1:
-        with pytest.raises(RuntimeError, match=re.escape("ray start --address=HEAD --resources=")):
-            start_arm_actor("twin", name=name, on_arm_node=True)
-        with pytest.raises(ValueError, match=r"not found|Failed to look up"):
-            ray.get_actor(name)  # nothing was left pending
-        return
-    handle = start_arm_actor(
-        "twin", name=name, on_arm_node=True, realtime=False
-    )  # pragma: no cover
-    try:  # pragma: no cover - only on clusters that have an arm node
-        node = ray.get(handle.status.remote())
-        assert node["backend"] == "twin"
-    finally:
-        stop_arm_actor(handle)
+    if ray.cluster_resources().get(ARM_RESOURCE, 0) >= 1:  # RAY_ADDRESS: a cluster with an arm
+        pytest.skip("this cluster has an arm node (placement: the arm_node test below)")
+    with pytest.raises(RuntimeError, match=re.escape("ray start --address=HEAD --resources=")):
+        start_arm_actor("twin", name=name, on_arm_node=True)
+    with pytest.raises(ValueError, match=r"not found|Failed to look up"):
+        ray.get_actor(name)  # nothing was left pending
+
+
+PLACEMENT_SCRIPT = textwrap.dedent("""
+    import json, sys, time
+    import ray
+    from safemeta.environments.hardware.actor import (
+        ARM_RESOURCE, ArmActor, arm_actor_options, start_arm_actor, stop_arm_actor)
+
+    def free_units(expected, timeout=30.0):
+        deadline = time.monotonic() + timeout  # the resource view is eventually consistent
+        while True:
+            free = ray.available_resources().get(ARM_RESOURCE, 0.0)
+            if free == expected or time.monotonic() > deadline:
+                return free
+
+    ray.init(address=sys.argv[1], log_to_driver=False)
+    out = {"total": ray.cluster_resources().get(ARM_RESOURCE, 0.0), "free": free_units(1.0)}
+    first = start_arm_actor("twin", name="arm-first", on_arm_node=True, realtime=False)
+    out["first_backend"] = ray.get(first.status.remote())["backend"]
+    out["free_while_held"] = free_units(0.0)
+    second = ray.remote(ArmActor).options(**arm_actor_options("arm-second")).remote(
+        "twin", None, 20, None, False)
+    ready, _ = ray.wait([second.status.remote()], timeout=5.0)
+    out["second_placed_while_held"] = bool(ready)
+    stop_arm_actor(first)
+    out["second_backend_after_release"] = ray.get(second.status.remote(), timeout=120)["backend"]
+    out["free_while_second_holds"] = free_units(0.0)
+    stop_arm_actor(second)
+    out["free_after"] = free_units(1.0)
+    ray.shutdown()
+    print(json.dumps(out))
+""")
+
+
+def test_the_arm_actor_is_placed_by_and_holds_the_arm_resource(arm_node):
+    done = run_driver(arm_node, sys.executable, "-c", PLACEMENT_SCRIPT, arm_node.address)
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["total"] == 1.0 and out["free"] == 1.0
+    assert out["first_backend"] == "twin"
+    assert out["free_while_held"] == 0.0  # the first actor holds the node's one unit...
+    assert not out["second_placed_while_held"]  # ... so a second arm actor cannot be placed
+    assert out["second_backend_after_release"] == "twin"  # until the first one is stopped
+    assert out["free_while_second_holds"] == 0.0
+    assert out["free_after"] == 1.0
 
 
 def test_realtime_twin_actor_watchdog_and_latch(local_ray):

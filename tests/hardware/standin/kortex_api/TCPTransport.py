@@ -1,4 +1,4 @@
-from kortex_api._device import DEVICES
+from kortex_api._device import find_device
 from kortex_api.Exceptions.KClientException import KClientException
 
 
@@ -7,7 +7,7 @@ class TCPTransport:
         self.device = None
 
     def connect(self, ip: str, port: int) -> None:
-        device = DEVICES.get((ip, port))
+        device = find_device(ip, port)
         if device is None:
             raise KClientException(1, f"connection refused by {ip}:{port}")
         self.device = device

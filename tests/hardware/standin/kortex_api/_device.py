@@ -1,6 +1,16 @@
-"""The simulated arm behind the stand-in: the twin, with Kinova-like firmware behaviour."""
+"""The simulated arm behind the stand-in: the twin, with Kinova-like firmware behaviour.
+
+A test registers an arm in its own process with :func:`register_device`. A process that has not
+(e.g. the Ray worker of the arm actor) finds the arm described by the JSON file at
+``$KORTEX_STANDIN_ARM`` (``{"host", "port", "username", "password"}``): like an arm switched on at
+that address with that account, it is created on the first connection to that address.
+"""
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import numpy as np
 from scipy.spatial.transform import Rotation
@@ -9,6 +19,7 @@ from safemeta.environments.pour_coffee.kinematics import HOME
 from safemeta.environments.pour_coffee.twin import PHYSICS_HZ, KinovaTwin
 
 DEVICES: dict[tuple[str, int], Device] = {}
+CONFIG_VAR = "KORTEX_STANDIN_ARM"
 
 
 class Device:
@@ -61,6 +72,17 @@ class Device:
 def register_device(host: str, port: int, username: str, password: str) -> Device:
     device = Device(username, password)
     DEVICES[(host, port)] = device
+    return device
+
+
+def find_device(host: str, port: int) -> Device | None:
+    """The arm at ``(host, port)``: registered here, or configured by ``$KORTEX_STANDIN_ARM``."""
+    device = DEVICES.get((host, port))
+    path = os.environ.get(CONFIG_VAR)
+    if device is None and path:
+        config = json.loads(Path(path).read_text())
+        if (config["host"], int(config["port"])) == (host, port):
+            device = register_device(host, port, config["username"], config["password"])
     return device
 
 
