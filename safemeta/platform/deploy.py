@@ -7,7 +7,10 @@ deterministically (``CheckpointPolicy``, with the checkpoint's own connectors) o
 running, else started here with the chosen backend (``twin`` or ``kortex``) and stopped at the end.
 Each episode's return, cost, success, end-effector acceleration and jerk (mean/max) and shield
 stops are logged to an MLflow run tagged ``safemeta.kind=deploy``, with their means as summary
-metrics. Arm credentials are never parameters: the kortex backend reads them on the arm node.
+metrics. Arm credentials are never parameters: the kortex backend reads them on the arm node, and
+backend options that could carry them are refused before anything runs. The options are logged
+(``backend/*``) only when this command starts the actor; a running actor keeps its own backend, so
+options given with one are an error rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -109,12 +112,17 @@ def deploy(
     from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
-    from safemeta.environments.hardware.actor import start_arm_actor, stop_arm_actor
+    from safemeta.environments.hardware.actor import (
+        check_backend_options,
+        start_arm_actor,
+        stop_arm_actor,
+    )
     from safemeta.environments.registry import make
     from safemeta.platform.checkpoints import CheckpointPolicy, resolve_checkpoint
     from safemeta.platform.runner import ensure_ray
     from safemeta.platform.tracking import TAG_KIND, git_commit, resolve_tracking_uri
 
+    backend_options = check_backend_options(backend_options)
     uri = resolve_tracking_uri(
         tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlruns/mlflow.db"
     )
@@ -136,8 +144,7 @@ def deploy(
     ensure_ray(address)
     try:
         ray.get_actor(actor_name)
-        handle, started = None, False
-    except ValueError:
+    except ValueError:  # not running: start it with the chosen backend
         handle = start_arm_actor(
             backend,
             backend_options=backend_options,
@@ -146,6 +153,13 @@ def deploy(
             name=actor_name,
         )
         started = True
+    else:
+        if backend_options:
+            raise ValueError(
+                f"arm actor {actor_name!r} is already running with its own backend; backend "
+                f"options {sorted(backend_options)} would be ignored: stop it, or drop them"
+            )
+        handle, started = None, False
     found = client.get_experiment_by_name(experiment)
     experiment_id = found.experiment_id if found else client.create_experiment(experiment)
     run = client.create_run(
@@ -167,7 +181,7 @@ def deploy(
         "realtime": realtime,
         "actor_name": actor_name,
         **{f"env/{k}": v for k, v in sorted(env_kwargs.items())},
-        **{f"backend/{k}": v for k, v in sorted((backend_options or {}).items())},
+        **{f"backend/{k}": v for k, v in sorted(backend_options.items()) if started},
     }
     client.log_batch(run_id, params=[Param(k, str(v)[:500]) for k, v in params.items()])
     result = DeployResult(run_id)

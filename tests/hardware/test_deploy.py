@@ -1,7 +1,13 @@
-"""`safemeta deploy`: a PPO checkpoint of SafetyPourCoffee-v0 on the arm actor, logged to MLflow."""
+"""`safemeta deploy`: a PPO checkpoint of SafetyPourCoffee-v0 on the arm actor, logged to MLflow.
+
+With ``--backend kortex`` it runs on the ``arm_node`` cluster (``arm_node.py``): the actor is placed
+by the ``kinova_gen3`` resource and drives the stand-in kortex arm with the node's credentials.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 import uuid
 from pathlib import Path
 
@@ -13,6 +19,7 @@ from safemeta.environments.hardware.actor import start_arm_actor, stop_arm_actor
 from safemeta.platform.cli import app
 from safemeta.platform.deploy import EPISODE_METRICS, deploy
 from safemeta.platform.trial import SafemetaTrial, TrialSpec
+from tests.hardware.arm_node import ARM_HOST, ARM_PASSWORD, ARM_PORT, ARM_USERNAME, run_driver
 
 PASSWORD = "never-log-me-0815"
 
@@ -133,3 +140,70 @@ def test_deploy_command_line(pour_checkpoint, tracking_uri, tmp_path):
     assert refused.exit_code == 2
     missing = CliRunner().invoke(app, ["deploy", str(tmp_path / "nope"), "--tracking-uri", uri])
     assert missing.exit_code == 2
+
+
+def test_deploy_refuses_credentials_in_backend_options_even_with_a_running_actor(
+    pour_checkpoint, tracking_uri, local_ray
+):
+    name = actor_name()
+    handle = start_arm_actor("twin", name=name, realtime=False)
+    client = MlflowClient(tracking_uri)
+    before = len(client.search_runs([e.experiment_id for e in client.search_experiments()]))
+    try:
+        for options in ({"password": PASSWORD}, {"api_token": PASSWORD}, {"Username": "x"}):
+            with pytest.raises(ValueError, match="must not carry"):
+                deploy(str(pour_checkpoint), episodes=1, actor_name=name,
+                       backend_options=options, tracking_uri=tracking_uri)  # fmt: skip
+        # Options a running actor would ignore are refused too, not logged as backend/* params.
+        with pytest.raises(ValueError, match="already running with its own backend"):
+            deploy(str(pour_checkpoint), episodes=1, actor_name=name,
+                   backend_options={"latency": 0.01}, tracking_uri=tracking_uri)  # fmt: skip
+    finally:
+        stop_arm_actor(handle)
+    after = len(client.search_runs([e.experiment_id for e in client.search_experiments()]))
+    assert after == before  # refused before any MLflow run was created
+
+
+def test_deploy_on_the_kortex_backend_never_logs_the_credentials(
+    pour_checkpoint, arm_node, tmp_path
+):
+    database = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{database}"
+    done = run_driver(
+        arm_node,
+        str(Path(sys.executable).with_name("safemeta")),
+        "deploy", str(pour_checkpoint), "--backend", "kortex", "--host", ARM_HOST,
+        "--port", str(ARM_PORT), "--address", arm_node.address, "--tracking-uri", uri,
+        "--actor", actor_name(), "-n", "2", "--max-steps", "8",
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "2 episodes, success" in done.stdout
+    # The run really went through the kortex backend on the arm node...
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("safemeta-deploy")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.tags["backend"] == "kortex" and run.info.status == "FINISHED"
+    assert run.data.params["backend/host"] == ARM_HOST
+    assert run.data.params["backend/port"] == str(ARM_PORT)
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "ee_jerk_mean")] == [0, 1]
+    # ... and its actor wrote to the node's worker logs (so the scan below covers it).
+    logs = {p: p.read_bytes() for p in arm_node.logs_dir.rglob("*") if p.is_file()}
+    assert any(b"ArmActor(backend='kortex'" in text for text in logs.values())
+    # Neither the account nor the password is anywhere: MLflow store, command output, Ray logs.
+    connection = sqlite3.connect(database)
+    try:
+        rows = [
+            repr(row)
+            for table in ("params", "tags", "runs", "experiments")
+            for row in connection.execute(f"SELECT * FROM {table}")
+        ]
+    finally:
+        connection.close()
+    assert len(rows) > 10
+    store = b"".join(p.read_bytes() for p in tmp_path.glob("mlflow.db*"))  # with any -wal file
+    for secret in (ARM_PASSWORD, ARM_USERNAME):
+        assert secret.encode() not in store
+        assert not [row for row in rows if secret in row]
+        assert secret not in output
+        assert not [p.name for p, text in logs.items() if secret.encode() in text]

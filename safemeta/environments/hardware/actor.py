@@ -14,6 +14,7 @@ from typing import Any
 
 from safemeta.environments.hardware.backend import ArmBackend, Feedback, Twist
 from safemeta.environments.hardware.controller import ArmController, StepReply
+from safemeta.environments.hardware.credentials import Credentials, Secret
 from safemeta.environments.hardware.shield import ShieldConfig
 
 ARM_RESOURCE = "kinova_gen3"
@@ -21,15 +22,38 @@ DEFAULT_ACTOR_NAME = "kinova_gen3"
 BACKENDS = ("twin", "kortex")
 
 
-def make_backend(backend: str, options: dict[str, Any] | None = None) -> ArmBackend:
-    """A backend by name: ``twin`` (PyBullet) or ``kortex`` (the real arm; needs kortex_api)."""
+# Option names that would carry an account or a secret ("secrets_file", a path, is allowed).
+SECRET_OPTION_PARTS = ("password", "passwd", "username", "credential", "token", "api_key")
+PUBLIC_OPTIONS = frozenset({"secrets_file"})
+
+
+def check_backend_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """A copy of ``options``, refused if any name or value could carry credentials.
+
+    Backend options travel as actor arguments and are logged as ``backend/*`` MLflow params by
+    ``safemeta deploy``; credentials never do (the kortex backend reads them on the arm node).
+    """
     options = dict(options or {})
-    secret_keys = {"password", "username", "credentials"} & set(options)
+    secret_keys = sorted(
+        key
+        for key, value in options.items()
+        if isinstance(value, (Secret, Credentials))
+        or (
+            str(key).lower() not in PUBLIC_OPTIONS
+            and any(part in str(key).lower() for part in SECRET_OPTION_PARTS)
+        )
+    )
     if secret_keys:
         raise ValueError(
-            f"backend options must not carry {sorted(secret_keys)}: the kortex backend reads "
+            f"backend options must not carry {secret_keys}: the kortex backend reads "
             "credentials on the arm node ($KINOVA_USERNAME/$KINOVA_PASSWORD or secrets_file=)"
         )
+    return options
+
+
+def make_backend(backend: str, options: dict[str, Any] | None = None) -> ArmBackend:
+    """A backend by name: ``twin`` (PyBullet) or ``kortex`` (the real arm; needs kortex_api)."""
+    options = check_backend_options(options)
     if backend == "twin":
         from safemeta.environments.hardware.twin import TwinBackend
 
