@@ -84,12 +84,21 @@ class ArmActor:
             shield=ShieldConfig(**(shield or {})),
             realtime=realtime,
         )
+        self._owner: str | None = None  # the env whose episode the arm is in (see reset)
         self.controller.start()
 
     def __repr__(self) -> str:
         return f"ArmActor(backend={self.backend_name!r}, control_hz={self.control_hz})"
 
-    def step(self, twist: Twist) -> StepReply:
+    def step(self, twist: Twist, owner: str | None = None) -> StepReply:
+        """Command ``twist`` for one control period; ``owner``: see :meth:`reset`."""
+        if owner is not None and owner != self._owner:
+            raise RuntimeError(
+                f"{self!r}: another env reset the arm during this env's episode (two env "
+                "runners, or num_envs_per_env_runner > 1, stepping one arm). One arm serves one "
+                "env at a time: train with num_env_runners <= 1 and num_envs_per_env_runner=1, "
+                "or start one arm actor per env"
+            )
         return self.controller.step(twist)
 
     def command(self, twist: Twist) -> Twist:
@@ -98,9 +107,15 @@ class ArmActor:
     def feedback(self) -> Feedback:
         return self.controller.last_feedback
 
-    def reset(self, start: Any = None) -> Feedback:
-        """Explicit reset; ``start`` joint angles are honoured by the twin only (real arm: Home)."""
-        return self.controller.reset(start)
+    def reset(self, start: Any = None, owner: str | None = None) -> Feedback:
+        """Explicit reset; ``start`` joint angles are honoured by the twin only (real arm: Home).
+
+        ``owner`` (an env's token) makes the arm that env's until the next reset: its steps, and
+        every step without a token, are served; a step with another env's token is refused.
+        """
+        feedback = self.controller.reset(start)
+        self._owner = owner
+        return feedback
 
     def stop(self) -> None:
         self.controller.stop()

@@ -16,6 +16,7 @@ owned by the named hardware actor (``safemeta.environments.hardware.actor``), wh
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import gymnasium as gym
@@ -69,26 +70,63 @@ class _TwinLink:
 
 
 class _ActorLink:
-    """The arm of a running hardware actor, found by name (one control period per step)."""
+    """The arm of a running hardware actor, found by name (one control period per step).
+
+    Ray scopes actor names by namespace, and a driver without one (``safemeta run``, a script)
+    gets its own anonymous namespace: with ``namespace=None`` the actor is looked up in this job's
+    namespace first, then in every namespace of the cluster, so that env runners of an experiment
+    find the actor another driver started. The link's ``owner`` token marks the arm as this env's
+    from its ``reset`` on: the actor refuses a step from an env whose episode another env has
+    interrupted by a reset (two env runners, or vector sub-envs, on one arm).
+    """
 
     def __init__(self, actor_name: str, namespace: str | None) -> None:
         import ray
 
-        try:
-            self.actor = ray.get_actor(actor_name, namespace=namespace)
-        except ValueError as error:
-            raise ValueError(
-                f"backend='actor': no running hardware actor named {actor_name!r} (namespace "
-                f"{namespace!r}). Start one first with safemeta.environments.hardware.actor."
-                "start_arm_actor(...) (or `safemeta deploy`), or pass backend='twin'"
-            ) from error
+        if not ray.is_initialized():
+            raise RuntimeError(
+                "backend='actor' steps the arm of a Ray actor: connect to the cluster where it "
+                "runs first (ray.init(address=...)); RLlib env runners and `safemeta run` / "
+                "`safemeta deploy` are connected already"
+            )
         self._ray = ray
+        self.actor = self._find(actor_name, namespace)
+        self.owner = uuid.uuid4().hex
+
+    def _find(self, name: str, namespace: str | None) -> Any:
+        ray = self._ray
+        try:
+            return ray.get_actor(name, namespace=namespace)
+        except ValueError as error:
+            missing = error
+        found = []
+        if namespace is None:
+            found = sorted(
+                entry["namespace"]
+                for entry in ray.util.list_named_actors(all_namespaces=True)
+                if entry["name"] == name
+            )
+        if len(found) == 1:
+            return ray.get_actor(name, namespace=found[0])
+        if len(found) > 1:
+            raise ValueError(
+                f"backend='actor': hardware actors named {name!r} run in the namespaces "
+                f"{found}; pass actor_namespace= to choose one"
+            )
+        where = f"namespace {namespace!r}" if namespace is not None else "any namespace"
+        raise ValueError(
+            f"backend='actor': no running hardware actor named {name!r} in {where} of this Ray "
+            "cluster. Start one first with safemeta.environments.hardware.actor."
+            "start_arm_actor(...) (or `safemeta deploy`) and keep its driver running, or pass "
+            "backend='twin'"
+        ) from missing
 
     def reset(self, q: np.ndarray) -> Feedback:
-        return self._ray.get(self.actor.reset.remote(q))  # a real arm ignores q: Home action
+        # a real arm ignores q: Home action
+        return self._ray.get(self.actor.reset.remote(q, owner=self.owner))
 
     def step(self, twist: Twist) -> tuple[Feedback, str]:
-        reply = self._ray.get(self.actor.step.remote(twist))
+        reply = self._ray.get(self.actor.step.remote(twist, owner=self.owner))
         return reply.feedback, reply.latched
 
     def close(self) -> None:
