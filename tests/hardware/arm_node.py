@@ -10,11 +10,8 @@ in ``$KINOVA_USERNAME``/``$KINOVA_PASSWORD`` (the node's, never the driver's), a
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,8 +19,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 import pytest
+
+from tests.ray_heads import free_ports, head_process
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -43,18 +41,9 @@ class ArmNode:
         return self.temp_dir / "session_latest" / "logs"
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def driver_environment() -> dict[str, str]:
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    # Ray 2.60 heads use token auth; a client whose mode is left to the surroundings may not.
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "RAY_AUTH_MODE": "token"}
     for name in ("RAY_ADDRESS", "KINOVA_USERNAME", "KINOVA_PASSWORD", "KINOVA_SECRETS_FILE"):
         env.pop(name, None)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -83,51 +72,24 @@ def arm_node(tmp_path_factory) -> Iterator[ArmNode]:
         KORTEX_STANDIN_ARM=str(arm_config),
     )
     log = folder / "head.log"
-    head = subprocess.Popen(
-        [
-            str(BIN / "ray"),
-            "start",
-            "--head",
-            "--block",
-            "--node-ip-address=127.0.0.1",
-            f"--port={gcs}",
-            f"--dashboard-agent-listen-port={agent}",
-            f"--dashboard-agent-grpc-port={agent_grpc}",
-            f"--runtime-env-agent-port={runtime_agent}",
-            f"--metrics-export-port={metrics}",
-            f"--ray-client-server-port={client}",
-            "--num-cpus=1",
-            '--resources={"kinova_gen3": 1}',
-            f"--temp-dir={temp_dir}",
-            "--disable-usage-stats",
-            "--include-dashboard=false",
-        ],
-        env=env,
-        cwd=folder,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    options = [
+        f"--port={gcs}",
+        f"--dashboard-agent-listen-port={agent}",
+        f"--dashboard-agent-grpc-port={agent_grpc}",
+        f"--runtime-env-agent-port={runtime_agent}",
+        f"--metrics-export-port={metrics}",
+        f"--ray-client-server-port={client}",
+        "--num-cpus=1",
+        '--resources={"kinova_gen3": 1}',
+        "--include-dashboard=false",
+    ]
+    with head_process(options, env=env, temp_dir=temp_dir, log=log, cwd=folder) as head:
         deadline = time.monotonic() + 180
         while "Ray runtime started" not in log.read_text():
             if head.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(log.read_text()[-3000:])
             time.sleep(0.5)
         yield ArmNode(f"127.0.0.1:{gcs}", temp_dir, driver_environment())
-    finally:
-        processes = [head]
-        with contextlib.suppress(psutil.NoSuchProcess):
-            processes += psutil.Process(head.pid).children(recursive=True)
-        head.send_signal(signal.SIGTERM)  # `ray start --block` stops the services it started
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            head.kill()
-        _gone, alive = psutil.wait_procs([p for p in processes if p.pid != head.pid], timeout=30)
-        for process in alive:
-            process.kill()
-        subprocess.run(["rm", "-rf", str(temp_dir)], check=False)
 
 
 def run_driver(node: ArmNode, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,23 +12,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from tests.ray_heads import BIN, free_ports, head_process
+
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 @pytest.fixture
@@ -41,33 +28,21 @@ def ray_head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     temp_dir = Path("/tmp") / f"sm_ray_{os.getpid()}_{gcs}"  # short: Ray's socket paths are capped
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "RAY_AUTH_MODE": "token"}
     env.pop("RAY_ADDRESS", None)
-    head = subprocess.Popen(
-        [
-            str(BIN / "ray"),
-            "start",
-            "--head",
-            "--block",
-            "--node-ip-address=127.0.0.1",
-            f"--port={gcs}",
-            "--dashboard-host=127.0.0.1",
-            f"--dashboard-port={dashboard}",
-            f"--dashboard-agent-listen-port={agent}",
-            f"--dashboard-agent-grpc-port={agent_grpc}",
-            f"--runtime-env-agent-port={runtime_agent}",
-            f"--metrics-export-port={metrics}",
-            f"--ray-client-server-port={client}",
-            "--num-cpus=2",
-            f"--temp-dir={temp_dir}",
-            "--disable-usage-stats",
-            "--include-dashboard=true",
-        ],
-        env=env,
-        stdout=(tmp_path / "head.log").open("w"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    options = [
+        f"--port={gcs}",
+        "--dashboard-host=127.0.0.1",
+        f"--dashboard-port={dashboard}",
+        f"--dashboard-agent-listen-port={agent}",
+        f"--dashboard-agent-grpc-port={agent_grpc}",
+        f"--runtime-env-agent-port={runtime_agent}",
+        f"--metrics-export-port={metrics}",
+        f"--ray-client-server-port={client}",
+        "--num-cpus=2",
+        "--include-dashboard=true",
+    ]
+    log = tmp_path / "head.log"
     url = f"http://127.0.0.1:{dashboard}"
-    try:
+    with head_process(options, env=env, temp_dir=temp_dir, log=log) as head:
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -77,22 +52,9 @@ def ray_head(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
                 break
             except OSError:
                 if head.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError((tmp_path / "head.log").read_text()[-3000:]) from None
+                    raise AssertionError(log.read_text()[-3000:]) from None
                 time.sleep(1)
         yield url, env
-    finally:
-        processes = [head]
-        with contextlib.suppress(psutil.NoSuchProcess):
-            processes += psutil.Process(head.pid).children(recursive=True)
-        head.send_signal(signal.SIGTERM)  # `ray start --block` stops the services it started
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            head.kill()
-        _gone, alive = psutil.wait_procs([p for p in processes if p.pid != head.pid], timeout=30)
-        for process in alive:
-            process.kill()
-        subprocess.run(["rm", "-rf", str(temp_dir)], check=False)
 
 
 def test_submit_runs_a_sweep_as_a_job_and_records_it_in_mlflow(ray_head, tmp_path):
