@@ -1,7 +1,9 @@
-"""The CPO step against an independent cvxpy solve of the same QP (float64, ≤ 1e-5)."""
+"""The CPO step against an independent cvxpy solve of the same QP (float64, ≤ 1e-5), and the
+line search inside ``cpo_update`` on a tiny policy whose full step breaks the KL or the cost."""
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import cvxpy as cp
@@ -10,6 +12,7 @@ import pytest
 import torch
 
 from safemeta.algorithms.onpolicy.cpo import CPOCase, cpo_accept, cpo_dual, cpo_step
+from safemeta.algorithms.onpolicy.updates import PolicyBatch, TrustRegionSettings, cpo_update
 
 D = torch.float64
 N = 6
@@ -136,3 +139,170 @@ def test_line_search_rejects_steps_that_break_kl_or_cost() -> None:
     recovery = {**worse, "b": 0.2, "case": CPOCase.INFEASIBLE_RECOVERY}
     assert cpo_accept(kl=0.005, cost_change=-0.1, **recovery)  # recovery: cost must only drop
     assert not cpo_accept(kl=0.005, cost_change=0.01, **recovery)
+
+
+# -- the line search inside cpo_update ----------------------------------------------------------
+
+
+class _TinyPolicy(torch.nn.Module):
+    """Linear mean (2 obs -> 1 action) and a state-independent log σ, in float64; like
+    ``OnPolicyModule`` it returns log σ as ``log_std.expand_as(mean)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_std = torch.nn.Parameter(torch.tensor([-0.2], dtype=D))
+        self.lin = torch.nn.Linear(2, 1).to(D)
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.tensor([[0.3, -0.2]], dtype=D))
+            self.lin.bias.fill_(0.1)
+
+    def policy_parameters(self) -> list[torch.nn.Parameter]:
+        return [self.log_std, self.lin.weight, self.lin.bias]
+
+    def distribution(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean = self.lin(obs)
+        return mean, self.log_std.expand_as(mean)
+
+
+def _unpack(theta: torch.Tensor, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, log σ) of the tiny policy at flat θ = [log σ, w1, w2, bias] (its parameter order)."""
+    mean = obs @ theta[1:3].unsqueeze(-1) + theta[3]
+    return mean, theta[0].expand_as(mean)
+
+
+class _Reference:
+    """KL and IS surrogates of the tiny policy at any θ, written with torch.distributions."""
+
+    def __init__(self, policy: _TinyPolicy, batch, advantages, cost_advantages) -> None:
+        self.obs, self.actions = batch.obs, batch.actions
+        self.adv, self.cadv = advantages, cost_advantages
+        self.theta0 = torch.cat([p.detach().reshape(-1) for p in policy.policy_parameters()])
+        self.old = self._normal(self.theta0)
+
+    def _normal(self, theta: torch.Tensor) -> torch.distributions.Normal:
+        mean, log_std = _unpack(theta, self.obs)
+        return torch.distributions.Normal(mean, log_std.exp())
+
+    def kl(self, theta: torch.Tensor) -> torch.Tensor:
+        new = self._normal(theta)
+        return torch.distributions.kl_divergence(self.old, new).sum(-1).mean()
+
+    def change(self, theta: torch.Tensor, advantages: torch.Tensor) -> float:
+        """:math:`E[(\\rho_\\theta - 1) A]` — the surrogate change from θ_old."""
+        logp = self._normal(theta).log_prob(self.actions).sum(-1)
+        ratio = torch.exp(logp - self.old.log_prob(self.actions).sum(-1))
+        return float(((ratio - 1.0) * advantages).mean())
+
+    def full_step(self, b: float, delta: float, damping: float) -> torch.Tensor:
+        """The CPO step from an explicit Fisher (Hessian of the KL) and direct solves."""
+        theta = self.theta0.clone().requires_grad_(True)
+        g = torch.autograd.grad(self._surrogate(theta, self.adv), theta)[0]
+        a = torch.autograd.grad(self._surrogate(theta, self.cadv), theta)[0]
+        h = torch.autograd.functional.hessian(self.kl, self.theta0)
+        h = h + damping * torch.eye(h.shape[0], dtype=D)
+        v, w = torch.linalg.solve(h, g), torch.linalg.solve(h, a)
+        step, _ = cpo_step(v, w, g @ v, g @ w, a @ w, torch.tensor(b, dtype=D), delta)
+        return step
+
+    def _surrogate(self, theta: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+        logp = self._normal(theta).log_prob(self.actions).sum(-1)
+        return (
+            torch.exp(logp - self.old.log_prob(self.actions).sum(-1).detach()) * advantages
+        ).mean()
+
+
+def _tiny_batch(seed: int, n: int = 4000):
+    """Actions sampled from the tiny policy at a few distinct states."""
+    gen = torch.Generator().manual_seed(seed)
+    policy = _TinyPolicy()
+    obs = torch.randn(n, 2, generator=gen, dtype=D)
+    with torch.no_grad():
+        mean, log_std = policy.distribution(obs)
+        actions = mean + log_std.exp() * torch.randn(n, 1, generator=gen, dtype=D)
+    return policy, obs, actions, mean, float(policy.log_std.detach().exp())
+
+
+def _policy_batch(obs, actions) -> PolicyBatch:
+    zeros = torch.zeros(obs.shape[0], dtype=D)
+    return PolicyBatch(obs, actions, zeros, zeros, zeros, zeros)
+
+
+def _flat(policy: _TinyPolicy) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in policy.policy_parameters()])
+
+
+def _assert_first_acceptable_fraction(ref, theta1, full, fraction, decay) -> None:
+    """θ1 = θ0 + fraction·full with fraction = decay^j, j ≥ 1 (the full step was shortened)."""
+    j = round(math.log(fraction) / math.log(decay))
+    assert j >= 1 and fraction == pytest.approx(decay**j, rel=1e-12)
+    np.testing.assert_allclose(theta1, ref.theta0 + fraction * full, atol=1e-5)  # CG vs solve
+
+
+def test_cpo_update_shortens_a_step_whose_true_kl_breaks_the_trust_region() -> None:
+    # Reward for actions near the mean: the step narrows σ. The quadratic KL model puts the full
+    # step on ½xᵀHx = δ, but the KL of a shrinking σ grows faster than quadratically.
+    policy, obs, actions, mean0, sigma0 = _tiny_batch(0)
+    adv = -((actions - mean0).squeeze(-1).pow(2) - sigma0**2)
+    cadv = 0.1 * (actions - mean0).squeeze(-1) / sigma0  # a cost gradient, far from binding
+    b, settings = -1.0, TrustRegionSettings(max_kl=0.2, cg_iterations=10, cg_damping=0.0)
+    ref = _Reference(policy, _policy_batch(obs, actions), adv, cadv)
+    full = ref.full_step(b, settings.max_kl, settings.cg_damping)
+    assert float(ref.kl(ref.theta0 + full)) > 1.2 * settings.max_kl  # the full step breaks KL
+
+    metrics = cpo_update(policy, _policy_batch(obs, actions), adv, cadv, b, settings)
+    theta1 = _flat(policy)
+    assert metrics["line_search_accepted"] == 1.0
+    fraction = metrics["step_fraction"]
+    _assert_first_acceptable_fraction(ref, theta1, full, fraction, settings.line_search_decay)
+    assert float(ref.kl(theta1)) <= settings.max_kl  # the accepted step is inside
+    assert metrics["kl"] == pytest.approx(float(ref.kl(theta1)), rel=1e-9)
+    longer = ref.theta0 + (fraction / settings.line_search_decay) * full
+    assert float(ref.kl(longer)) > settings.max_kl  # ...and the previous candidate was not
+    assert ref.change(theta1, adv) > 0.0  # the reward surrogate still improves
+
+
+def test_cpo_update_shortens_a_step_whose_cost_surrogate_breaks_the_limit() -> None:
+    # Cost (a - μ_old)²: its gradient has no mean component, so the linear model prices the
+    # reward's mean shift at zero cost; the IS surrogate charges ≈ Δμ², over the slack -b.
+    policy, obs, actions, mean0, sigma0 = _tiny_batch(1)
+    adv = (actions - mean0).squeeze(-1)
+    cadv = (actions - mean0).squeeze(-1).pow(2) - sigma0**2
+    b, settings = -0.005, TrustRegionSettings(max_kl=0.02, cg_iterations=10, cg_damping=0.1)
+    ref = _Reference(policy, _policy_batch(obs, actions), adv, cadv)
+    full = ref.full_step(b, settings.max_kl, settings.cg_damping)
+    assert float(ref.kl(ref.theta0 + full)) <= settings.max_kl  # KL is not the problem...
+    assert ref.change(ref.theta0 + full, cadv) > 2 * -b  # ...the cost surrogate is
+
+    metrics = cpo_update(policy, _policy_batch(obs, actions), adv, cadv, b, settings)
+    theta1 = _flat(policy)
+    assert metrics["line_search_accepted"] == 1.0
+    fraction = metrics["step_fraction"]
+    _assert_first_acceptable_fraction(ref, theta1, full, fraction, settings.line_search_decay)
+    assert ref.change(theta1, cadv) <= -b  # the accepted step respects the limit
+    assert metrics["cost_surrogate_change"] == pytest.approx(ref.change(theta1, cadv), rel=1e-9)
+    longer = ref.theta0 + (fraction / settings.line_search_decay) * full
+    assert ref.change(longer, cadv) > -b  # ...and the previous candidate did not
+    assert ref.change(theta1, adv) >= 0.0
+
+
+@pytest.mark.parametrize("which", ["kl", "cost"])
+def test_cpo_update_leaves_parameters_unchanged_when_no_candidate_passes(which: str) -> None:
+    # The same two instances with only the full step to try: it is rejected, θ stays θ_old.
+    policy, obs, actions, mean0, sigma0 = _tiny_batch(0 if which == "kl" else 1)
+    if which == "kl":
+        adv = -((actions - mean0).squeeze(-1).pow(2) - sigma0**2)
+        cadv = 0.1 * (actions - mean0).squeeze(-1) / sigma0
+        b, delta = -1.0, 0.2
+    else:
+        adv = (actions - mean0).squeeze(-1)
+        cadv = (actions - mean0).squeeze(-1).pow(2) - sigma0**2
+        b, delta = -0.005, 0.02
+    damping = 0.0 if which == "kl" else 0.1
+    settings = TrustRegionSettings(
+        max_kl=delta, cg_iterations=10, cg_damping=damping, line_search_steps=1
+    )
+    before = [p.detach().clone() for p in policy.policy_parameters()]
+    metrics = cpo_update(policy, _policy_batch(obs, actions), adv, cadv, b, settings)
+    assert metrics["line_search_accepted"] == 0.0 and metrics["step_fraction"] == 0.0
+    assert all(torch.equal(p, q) for p, q in zip(policy.policy_parameters(), before, strict=True))
+    assert metrics["kl"] == 0.0 and metrics["cost_surrogate_change"] == 0.0

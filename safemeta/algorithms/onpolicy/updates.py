@@ -102,7 +102,11 @@ class PolicyEvaluator:
         self.module, self.batch = module, batch
         self.params = module.policy_parameters()
         with torch.no_grad():
-            self.old_mean, self.old_log_std = module.distribution(batch.obs)
+            # Copies: a state-independent log σ comes back as ``log_std.expand_as(mean)``, a
+            # view of the parameter, which would follow every in-place step and drop the σ
+            # change from the KL.
+            mean, log_std = module.distribution(batch.obs)
+            self.old_mean, self.old_log_std = mean.clone(), log_std.clone()
             self.old_logp = diag_gaussian_logp(batch.actions, self.old_mean, self.old_log_std)
 
     def ratio(self) -> torch.Tensor:
