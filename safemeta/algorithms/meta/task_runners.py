@@ -8,6 +8,9 @@ Traps handled (see ``rllib_2_60.md``):
 - Weights are written with ``er.module.set_state(w_i)``, which bypasses ``_weights_seq_no``; the
   runner's previous module state is restored after the program, so a later ``sync_weights`` or
   sampling never sees another task's adapted weights.
+- The runner's previous tasks (one per sub-env) are restored too, and its envs are reset: task i
+  would otherwise stay set (different on every runner; on the local runner with 0 remote runners,
+  the one that trains) and the next ``sample()`` would continue task i's ongoing episodes.
 - With remote runners the local runner has no env; programs run on remote runners only.
 - ``TaskContext.sample(num_episodes=…)`` is free of the episode-count bias of vectorised envs.
 """
@@ -125,18 +128,52 @@ class LocalAdaptation:
         )
 
 
+def sub_env_tasks(env: Any) -> list[Any]:
+    """The task of every sub-env of an EnvRunner's env (``get_task`` through the wrappers)."""
+    target = getattr(env, "unwrapped", env)
+    if hasattr(target, "call") and not hasattr(target, "get_task"):
+        return list(target.call("get_task"))
+    if hasattr(target, "get_task"):
+        return [target.get_task()]
+    raise TypeError(f"{type(target).__name__} has no get_task; it does not support tasks")
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a is b or a == b)
+    except (TypeError, ValueError):  # e.g. array-valued ==
+        return False
+
+
+def restore_sub_env_tasks(env: Any, tasks: Sequence[Any]) -> None:
+    """Give each sub-env back its task from :func:`sub_env_tasks` (from its next reset on)."""
+    target = getattr(env, "unwrapped", env)
+    sub_envs = getattr(target, "envs", None)
+    if sub_envs is not None and len(sub_envs) == len(tasks):
+        for sub_env, task in zip(sub_envs, tasks, strict=True):
+            set_task(sub_env, task)
+    elif all(_same(t, tasks[0]) for t in tasks):
+        set_task(env, tasks[0])
+    else:
+        raise TypeError(f"cannot give {len(tasks)} different tasks back to {type(target).__name__}")
+
+
 def _run_on_runner(
     runner: Any, program: TaskProgram, task: Any, weights: dict[str, Any], index: int, seed: int
 ) -> tuple[int, Any]:
     previous = {
         k: torch.as_tensor(v).detach().clone() for k, v in runner.module.get_state().items()
     }
+    previous_tasks = sub_env_tasks(runner.env)
     set_task(runner.env, task)
     runner.module.set_state(weights)
     try:
         return index, program(TaskContext(runner, task, index, seed))
     finally:
         runner.module.set_state(previous)
+        restore_sub_env_tasks(runner.env, previous_tasks)
+        # Drop task i's ongoing episodes: the next sample() starts on the restored tasks.
+        runner.sample(num_timesteps=0, force_reset=True)
 
 
 def run_tasks(
