@@ -81,3 +81,22 @@ def test_checkpoint_keeps_lagrange_multiplier_and_normaliser(tmp_path) -> None:
         assert float(runner_count) == count
     finally:
         restored.stop()
+
+
+def test_settings_equal_to_minus_one_reach_the_algorithm() -> None:
+    # RLlib drops config attributes equal to -1 (its DEPRECATED_VALUE) when building the
+    # Algorithm; the family keeps its own.
+    algo = _build("cpo", init_log_std=-1.0)
+    try:
+        assert algo.config.init_log_std == -1.0
+        for module in (
+            algo.learner_group._learner.module["default_policy"],
+            algo.env_runner.module,
+        ):
+            assert torch.equal(module.log_std.detach(), torch.tensor([-1.0]))
+    finally:
+        algo.stop()
+    config = get_algorithm_entry("cpo").build_config({"cost_limit": -1.0})
+    rebuilt = type(config).from_state(config.get_state())  # what Algorithm.__init__ does
+    with pytest.raises(ValueError, match=r"cost_limit=-1\.0"):
+        rebuilt.validate()
