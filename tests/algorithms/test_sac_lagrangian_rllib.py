@@ -153,3 +153,17 @@ def test_table1_presets_use_training_kwargs():
     assert get_algorithm_entry("rcpo_sacv2").presets()["table1"][car]["nu"] == 1.0
     assert get_algorithm_entry("meta_sac_lag").presets()["table1"][car]["epsilon"] == 1.0
     assert get_algorithm_entry("sacv2_lag").presets()["table1"][car]["epsilon"] == 0.5
+
+
+def test_settings_equal_to_minus_one_reach_the_learner(local_ray):
+    """RLlib drops config values equal to -1 when it builds the Algorithm; the family keeps them
+    (here SACv2's target entropy, whose default on Point-Circle's 2-D actions is −2)."""
+    tune.register_env("SafetyPointCircle1-v0", lambda cfg: make("SafetyPointCircle1-v0", **cfg))
+    config = get_algorithm_entry("sacv2_lag").build_config({**SMALL, "target_entropy": -1.0})
+    config.environment("SafetyPointCircle1-v0").env_runners(num_env_runners=0)
+    algo = config.build_algo()
+    try:
+        assert algo.config.target_entropy == -1.0
+        assert algo.learner_group._learner.core.target_entropy == -1.0
+    finally:
+        algo.stop()

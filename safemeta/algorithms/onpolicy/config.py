@@ -4,13 +4,13 @@ hyperparameters (plus RLlib's inherited ones: ``gamma``, ``lr``, ``train_batch_s
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, ClassVar, Literal
 
-from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
+from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from safemeta.algorithms.common.config_state import FamilyConfig
 from safemeta.algorithms.onpolicy import module as m
 from safemeta.algorithms.onpolicy.targets import AddOnPolicyTargets, Discounting
 
@@ -22,12 +22,7 @@ def _check(ok: bool, message: str) -> None:
         raise ValueError(message)
 
 
-@cache
-def _rllib_keys() -> frozenset[str]:
-    return frozenset(vars(AlgorithmConfig()))
-
-
-class OnPolicyConfig(AlgorithmConfig):
+class OnPolicyConfig(FamilyConfig):
     """Settings shared by the family: batch, GAE, critics, networks, normalisation, cost limit."""
 
     policy_update: ClassVar[PolicyUpdate] = "trpo"
@@ -66,18 +61,6 @@ class OnPolicyConfig(AlgorithmConfig):
         self.lagrangian_optimizer = "adam"
         self.clip_param = 0.2
         self.target_kl: float | None = None
-
-    def get_state(self) -> dict[str, Any]:
-        """RLlib's state, plus this family's settings that equal -1.
-
-        ``AlgorithmConfig.get_state`` drops every attribute equal to -1 (its ``DEPRECATED_VALUE``),
-        and ``Algorithm`` builds its config from that state: ``init_log_std=-1.0`` silently became
-        the default -0.5, and ``cost_limit=-1.0`` the default 25 (passing validation).
-        """
-        state = super().get_state()
-        for key in vars(self).keys() - _rllib_keys():
-            state.setdefault(key, getattr(self, key))
-        return state
 
     def training(
         self,

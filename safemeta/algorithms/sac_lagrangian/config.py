@@ -10,9 +10,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
+from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
+from safemeta.algorithms.common.config_state import FamilyConfig
 from safemeta.algorithms.sac_lagrangian.module import SafeSACModule
 from safemeta.algorithms.sac_lagrangian.table1 import GAMMA_COST, GAMMA_REWARD
 from safemeta.algorithms.sac_lagrangian.update import UpdateSettings
@@ -25,7 +26,7 @@ _CHOICES = {
 }
 
 
-class SafeSACConfig(AlgorithmConfig):
+class SafeSACConfig(FamilyConfig):
     """SAC-Lagrangian family config. Defaults follow Section V-A (γ_r 0.99, γ_c 0.6, ε = α = 1)."""
 
     def __init__(self, algo_class: type | None = None) -> None:

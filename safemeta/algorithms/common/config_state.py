@@ -1,0 +1,28 @@
+"""A base for the families' RLlib configs that keeps every setting of theirs in the config state."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+
+
+@cache
+def _rllib_keys() -> frozenset[str]:
+    return frozenset(vars(AlgorithmConfig()))
+
+
+class FamilyConfig(AlgorithmConfig):
+    """``AlgorithmConfig`` whose state keeps the subclass's own settings even when they equal -1.
+
+    ``AlgorithmConfig.get_state`` drops every attribute equal to -1 (its ``DEPRECATED_VALUE``), and
+    ``Algorithm`` builds its config from that state, so ``init_log_std=-1.0`` or
+    ``target_entropy=-1.0`` silently became the defaults.
+    """
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        for key in vars(self).keys() - _rllib_keys():
+            state.setdefault(key, getattr(self, key))
+        return state
