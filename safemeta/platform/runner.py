@@ -142,6 +142,7 @@ def run_experiment(
             ),
         )
     grid = tuner.fit()
+    tracker.close_interrupted()
     statuses = [r.error is None for r in grid]
     return SweepOutcome(
         sweep_dir=directory,

@@ -265,3 +265,20 @@ class MlflowSweepTracker(tune.Callback):
         unfinished = finished + errored < len(trials)
         status = "KILLED" if unfinished else "FAILED" if errored == len(trials) else "FINISHED"
         self.client.set_terminated(self.parent_run_id, status=status)
+
+    def close_interrupted(self) -> None:
+        """After an interrupt (Ctrl-C): trial runs still RUNNING, and the parent, become KILLED.
+
+        An interrupted ``Tuner.fit`` returns without completing its running trials, so their runs
+        would stay RUNNING (``--resume`` sets them RUNNING again and finishes them); the parent's
+        status from ``on_experiment_end`` cannot tell. After a normal end this changes nothing.
+        """
+        interrupted = [
+            run_id
+            for run_id in self._runs.values()
+            if self.client.get_run(run_id).info.status == "RUNNING"
+        ]
+        for run_id in interrupted:
+            self.client.set_terminated(run_id, status="KILLED")
+        if interrupted:
+            self.client.set_terminated(self.parent_run_id, status="KILLED")

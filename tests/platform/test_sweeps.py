@@ -14,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from safemeta.platform.experiment import validate_experiment
 from safemeta.platform.runner import run_experiment
+from safemeta.platform.tracking import TAG_PARENT
 
 REPO = Path(__file__).resolve().parents[2]
 PPO_TINY = {"train_batch_size_per_learner": 40, "minibatch_size": 20, "num_epochs": 1}
@@ -159,7 +160,9 @@ def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials
             first.wait()
         log.close()
     before = child_runs(client, "interrupted")
-    assert before[slow].info.status != "FINISHED"
+    assert before[slow].info.status == "KILLED"  # not left RUNNING by the interrupt
+    parent = client.get_run(before[slow].data.tags[TAG_PARENT])
+    assert parent.info.status == "KILLED"
     fast_history = len(client.get_metric_history(before[fast].info.run_id, "env_steps"))
 
     resumed = subprocess.run(
