@@ -28,6 +28,7 @@ from safemeta.environments.navigation.physics import (
 from safemeta.environments.navigation.robots import get_robot
 from safemeta.environments.navigation.tasks import NavTask, level_task
 from safemeta.environments.navigation.world import Structure, structure_of
+from safemeta.environments.offscreen import offscreen_renderer
 
 REWARD_CLIP = 10.0
 BUTTON_RESAMPLE_STEPS = 10
@@ -379,14 +380,7 @@ class SafeNavigationEnv(gym.Env):
             return None
         p = self._physics
         if self._renderer is None:
-            width, height = self.render_size
-            try:
-                self._renderer = mujoco.Renderer(p.model, height=height, width=width)
-            except Exception as error:
-                raise RuntimeError(
-                    "offscreen rendering needs an OpenGL backend: set MUJOCO_GL=egl (or osmesa) "
-                    "in the environment before Python imports mujoco"
-                ) from error
+            self._renderer = offscreen_renderer(p.model, *self.render_size)
         cam: mujoco.MjvCamera | str
         if self.camera == "vision":
             cam = "vision"

@@ -30,6 +30,7 @@ import mujoco
 import numpy as np
 from gymnasium import spaces
 
+from safemeta.environments.offscreen import offscreen_renderer
 from safemeta.environments.robotics.episode import check_episode_kwargs, episode_end
 from safemeta.environments.robotics.franka_drawer_scene import (
     ARM_HOME,
@@ -204,14 +205,7 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
         if self.render_mode != "rgb_array":
             return None
         if self._renderer is None:
-            width, height = self.render_size
-            try:
-                self._renderer = mujoco.Renderer(self.model, height=height, width=width)
-            except Exception as error:
-                raise RuntimeError(
-                    "offscreen rendering needs an OpenGL backend: set MUJOCO_GL=egl (or osmesa) "
-                    "in the environment before Python imports mujoco"
-                ) from error
+            self._renderer = offscreen_renderer(self.model, *self.render_size)
         camera = mujoco.MjvCamera()
         camera.type = mujoco.mjtCamera.mjCAMERA_FREE
         camera.lookat[:] = CAMERA_LOOKAT
