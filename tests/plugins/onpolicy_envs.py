@@ -37,14 +37,17 @@ class RiskyRewardEnv(gym.Env):
         self._t = 0
         return self._obs(), {}
 
+    def reward(self, a: float) -> float:
+        return a
+
     def step(self, action):
         a = float(np.clip(np.asarray(action).reshape(-1)[0], -1.0, 1.0))
         self._t += 1
-        cost = float(a > self.threshold)
-        return self._obs(), a, False, self._t >= self.episode_length, {"cost": cost}
+        info = {"cost": float(a > self.threshold)}
+        return self._obs(), self.reward(a), False, self._t >= self.episode_length, info
 
 
-class TwoSlopesEnv(gym.Env):
+class TwoSlopesEnv(RiskyRewardEnv):
     """One-dimensional action with a safe peak and a risky slope; cost = 1 while a > ``threshold``.
 
     ``r(a) = h - |a - safe_peak|`` left of ``valley`` (h = valley - safe_peak, so r(valley) = 0),
@@ -58,36 +61,18 @@ class TwoSlopesEnv(gym.Env):
 
     def __init__(self, config: Any = None) -> None:
         config = config if config is not None else {}
-        self.episode_length = int(config.get("episode_length", 20))
-        self.threshold = float(config.get("threshold", 0.0))
+        super().__init__({"threshold": 0.0, **config})
         self.safe_peak = float(config.get("safe_peak", -0.6))
         self.valley = float(config.get("valley", -0.1))
         if not -1.0 <= self.safe_peak < self.valley < 1.0:
             raise ValueError(
                 f"need -1 <= safe_peak < valley < 1, got {self.safe_peak} and {self.valley}"
             )
-        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
-        self._t = 0
 
     def reward(self, a: float) -> float:
         if a < self.valley:
             return (self.valley - self.safe_peak) - abs(a - self.safe_peak)
         return (a - self.valley) / (1.0 - self.valley)
-
-    def _obs(self) -> np.ndarray:
-        return np.array([self._t / self.episode_length, 1.0], np.float32)
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self._t = 0
-        return self._obs(), {}
-
-    def step(self, action):
-        a = float(np.clip(np.asarray(action).reshape(-1)[0], -1.0, 1.0))
-        self._t += 1
-        info = {"cost": float(a > self.threshold)}
-        return self._obs(), self.reward(a), False, self._t >= self.episode_length, info
 
 
 @dataclass(frozen=True)
