@@ -6,6 +6,8 @@ through the one-step RMSProp inner update against central finite differences in 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 
 import gymnasium as gym
@@ -29,6 +31,7 @@ from safemeta.algorithms.sac_lagrangian.module import (
     critic_values,
     squashed_gaussian,
 )
+from safemeta.algorithms.sac_lagrangian.update import Batch, SafeSACUpdate, UpdateSettings
 
 T = torch.tensor
 
@@ -281,3 +284,118 @@ def test_rcpo_metasac_alpha_meta_gradient_matches_finite_differences(tiny):
     numeric = (plus.item() - minus.item()) / (2 * h)
     assert abs(analytic) > 1e-6
     assert _relative_error(analytic, numeric) < 1e-4, (analytic, numeric)
+
+
+# ------------------------------------------- the whole update step against finite differences
+
+
+def _run_whole_step(tiny, settings, epsilon, log_alpha):
+    """One ``SafeSACUpdate.step`` on a copy of the fixture's module, recording what it computes.
+
+    The actor's and ν's RMSProp states are the fixture's (a fresh RMSProp's first step is about
+    ``lr·sign(g)``, flat in the meta-parameters). Returns the module (now at φ'), ν', ε after the
+    step, the meta-gradients the step handed to ``ascend`` and the noise it drew, in order.
+    """
+    module, _, _, square_avgs, data, nu = tiny
+    module = copy.deepcopy(module)
+    update = SafeSACUpdate(module, settings, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        update.epsilon.param.fill_(epsilon)
+        update.log_alpha.param.fill_(log_alpha)
+    for param, square_avg in zip(update.actor_params, square_avgs, strict=True):
+        update.optimizers["actor"].state[param].update(square_avg=square_avg.clone(), step=T(1.0))
+    update.nu.optimizer.state[update.nu.param].update(
+        square_avg=nu.optimizer.state[nu.param]["square_avg"].clone(), step=T(1.0)
+    )
+    grads, noises = {}, []
+    draw = update._noise
+
+    def recorded_noise(n, dtype):
+        noises.append(draw(n, dtype))
+        return noises[-1]
+
+    update._noise = recorded_noise
+    for name in ("epsilon", "log_alpha"):
+        scalar = getattr(update, name)
+
+        def recorded_ascend(grad, name=name, ascend=scalar.ascend):
+            grads[name] = grad.item()
+            ascend(grad)
+
+        scalar.ascend = recorded_ascend
+    g = torch.Generator().manual_seed(11)
+
+    def batch(n):
+        return Batch(
+            obs=torch.randn(n, 3, generator=g, dtype=torch.float64),
+            actions=torch.rand(n, 2, generator=g, dtype=torch.float64) * 2 - 1,
+            rewards=torch.randn(n, generator=g, dtype=torch.float64),
+            costs=(torch.rand(n, generator=g, dtype=torch.float64) < 0.3).double(),
+            next_obs=torch.randn(n, 3, generator=g, dtype=torch.float64),
+            dones=(torch.rand(n, generator=g, dtype=torch.float64) < 0.2).double(),
+        )
+
+    update.step(batch(8), batch(8), data["meta_obs"], data["initial_obs"])
+    return module, update.nu.value, update.epsilon.value, grads, noises
+
+
+def test_whole_update_step_meta_gradients_match_finite_differences(tiny):
+    """``SafeSACUpdate.step``'s dJ/dε (Eq. 14) and dJ/dlog α (Eq. 15, and RCPO-MetaSAC's Q̂).
+
+    The numeric side runs the whole step at η ± h and evaluates the meta-objective at the φ' it
+    commits, with ν' (and ε in Eq. 15) held at the unperturbed step's values: Eq. 14 treats ν' as a
+    constant copy, and the one-step truncation ignores how the critics move with α, so α's cases
+    freeze the critics (lr 0). The step's meta-objective at φ instead of φ', or ν' left
+    differentiable in Eq. 14, gives a gradient that disagrees with these differences.
+    """
+    _, _, names, _, data, _ = tiny
+    base = UpdateSettings(
+        actor_lr=0.05, nu_lr=0.05, initial_nu=2.0, initial_epsilon=0.3, initial_alpha=0.5
+    )
+    meta_sac_lag = {"epsilon_update": "meta", "alpha_update": "meta_lagrangian"}
+    rcpo_metasac = {"policy_objective": "rcpo", "alpha_update": "meta_q_hat"}
+
+    def critics_at(module, obs, noise):
+        params = list(module.pi.parameters())
+        q_r, q_c = critics_at_updated_policy(
+            module.pi, names, params, module.qr, module.qc, obs, noise
+        )
+        return q_r, q_c
+
+    def epsilon_objective(module, nu_new, epsilon_new, noises):
+        q_r, q_c = critics_at(module, data["meta_obs"], noises[2])  # B' is the third draw
+        return losses.epsilon_objective(q_r.min(dim=0).values, q_c.max(dim=0).values, nu_new)
+
+    def alpha_objective(module, nu_new, epsilon_new, noises):
+        q_r, q_c = critics_at(module, data["initial_obs"], None)
+        return losses.alpha_objective(
+            q_r.min(dim=0).values, q_c.max(dim=0).values, nu_new, epsilon_new
+        )
+
+    def q_hat_objective(module, nu_new, epsilon_new, noises):
+        q_r, q_c = critics_at(module, data["initial_obs"], None)
+        return losses.q_hat_objective(losses.q_hat(q_r, q_c, nu_new))
+
+    cases = [  # (label, switches, critic lr, meta-parameter, objective at φ')
+        ("Meta SAC-Lag eps", meta_sac_lag, 1e-2, "epsilon", epsilon_objective),
+        ("Meta SAC-Lag alpha", meta_sac_lag, 0.0, "log_alpha", alpha_objective),
+        ("RCPO-MetaSAC alpha", rcpo_metasac, 0.0, "log_alpha", q_hat_objective),
+    ]
+    h = 1e-5
+    for label, switches, critic_lr, meta_parameter, objective in cases:
+        settings = dataclasses.replace(base, critic_lr=critic_lr, **switches)
+        point = {"epsilon": 0.3, "log_alpha": math.log(0.5)}
+        _, nu_new, epsilon_new, grads, _ = _run_whole_step(tiny, settings, **point)
+        assert nu_new.item() > 0.1  # away from the projection's kink
+        values = []
+        for sign in (1.0, -1.0):
+            shifted = {**point, meta_parameter: point[meta_parameter] + sign * h}
+            module, _, _, _, noises = _run_whole_step(tiny, settings, **shifted)
+            with torch.no_grad():
+                values.append(objective(module, nu_new, epsilon_new, noises).item())
+        numeric = (values[0] - values[1]) / (2 * h)
+        analytic = grads[meta_parameter]
+        assert abs(analytic) > 1e-6, label
+        assert _relative_error(analytic, numeric) < 1e-4, (label, analytic, numeric)
+        error = _relative_error(analytic, numeric)
+        print(f"{label}: step {analytic:.8e} numeric {numeric:.8e} rel. error {error:.1e}")
