@@ -6,10 +6,6 @@ process with ``MUJOCO_GL=egl`` (skipped if no backend works on this machine).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -17,6 +13,7 @@ import pytest
 
 from safemeta.environments import make
 from safemeta.environments.navigation.render import frame_grid, save_frames
+from tests.offscreen import run_offscreen
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -47,19 +44,7 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_render_and_save_frames_offscreen(tmp_path) -> None:
-    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
-    done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    if "skip" in result:
-        pytest.skip(f"offscreen rendering unavailable: {result['skip']}")
+    result = run_offscreen(SCRIPT, str(tmp_path), timeout=120)
     assert result["shape"] == [256, 256, 3] and result["dtype"] == "uint8"
     assert result["std"] > 0 and result["moved"]
     assert result["gif_frames"] == 4 and result["gif_length"] == 12

@@ -4,10 +4,6 @@ at import; skipped if no backend works on this machine)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import mujoco
@@ -20,6 +16,7 @@ from safemeta.environments.robotics.franka_drawer_scene import (
     FORBIDDEN_CENTER,
     FORBIDDEN_HALF_EXTENTS,
 )
+from tests.offscreen import run_offscreen
 
 NAME = "SafetyFrankaCloseDrawer-v0"
 ZERO = np.zeros(7, dtype=np.float32)
@@ -223,19 +220,7 @@ RENDER_SCRIPT = textwrap.dedent("""
 
 
 def test_rgb_array_renders_offscreen():
-    env = {**os.environ, "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
-    done = subprocess.run(
-        [sys.executable, "-c", RENDER_SCRIPT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    if "skip" in result:
-        pytest.skip(f"offscreen rendering unavailable: {result['skip']}")
+    result = run_offscreen(RENDER_SCRIPT)
     assert result["shape"] == [240, 320, 3] and result["dtype"] == "uint8"
     assert result["red_pixels"] > 500  # the forbidden box is in view
     assert result["moved"] > 0.5  # the arm moved between the frames
