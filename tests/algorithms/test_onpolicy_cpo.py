@@ -1,5 +1,6 @@
-"""The CPO step against an independent cvxpy solve of the same QP (float64, ≤ 1e-5), and the
-line search inside ``cpo_update`` on a tiny policy whose full step breaks the KL or the cost."""
+"""The CPO step against an independent cvxpy solve of the same QP (float64, ≤ 1e-5); the line
+search inside ``cpo_update`` on a tiny policy whose full step breaks the KL or the cost; and the
+cross-fitted estimator on batches whose noise fools the in-sample one."""
 
 from __future__ import annotations
 
@@ -145,15 +146,16 @@ def test_line_search_rejects_steps_that_break_kl_or_cost() -> None:
 
 
 class _TinyPolicy(torch.nn.Module):
-    """Linear mean (2 obs -> 1 action) and a state-independent log σ, in float64; like
+    """Linear mean (``obs_dim`` obs -> 1 action) and a state-independent log σ, in float64; like
     ``OnPolicyModule`` it returns log σ as ``log_std.expand_as(mean)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, obs_dim: int = 2) -> None:
         super().__init__()
         self.log_std = torch.nn.Parameter(torch.tensor([-0.2], dtype=D))
-        self.lin = torch.nn.Linear(2, 1).to(D)
+        self.lin = torch.nn.Linear(obs_dim, 1).to(D)
         with torch.no_grad():
-            self.lin.weight.copy_(torch.tensor([[0.3, -0.2]], dtype=D))
+            self.lin.weight.zero_()
+            self.lin.weight[0, :2] = torch.tensor([0.3, -0.2], dtype=D)
             self.lin.bias.fill_(0.1)
 
     def policy_parameters(self) -> list[torch.nn.Parameter]:
@@ -165,57 +167,82 @@ class _TinyPolicy(torch.nn.Module):
 
 
 def _unpack(theta: torch.Tensor, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, log σ) of the tiny policy at flat θ = [log σ, w1, w2, bias] (its parameter order)."""
-    mean = obs @ theta[1:3].unsqueeze(-1) + theta[3]
+    """(mean, log σ) of the tiny policy at flat θ = [log σ, w, bias] (its parameter order)."""
+    mean = obs @ theta[1:-1].unsqueeze(-1) + theta[-1]
     return mean, theta[0].expand_as(mean)
 
 
 class _Reference:
-    """KL and IS surrogates of the tiny policy at any θ, written with torch.distributions."""
+    """KL and IS surrogates of the tiny policy at any θ, written with torch.distributions, and
+    the cross-fitted CPO step from an explicit Fisher and direct solves. Rows [0, n/2) fit the
+    step; surrogate changes are scored on rows [n/2, n) unless ``rows`` says otherwise."""
 
     def __init__(self, policy: _TinyPolicy, batch, advantages, cost_advantages) -> None:
         self.obs, self.actions = batch.obs, batch.actions
         self.adv, self.cadv = advantages, cost_advantages
+        n = batch.obs.shape[0]
+        self.fit, self.held = slice(0, n // 2), slice(n // 2, n)
         self.theta0 = torch.cat([p.detach().reshape(-1) for p in policy.policy_parameters()])
         self.old = self._normal(self.theta0)
 
-    def _normal(self, theta: torch.Tensor) -> torch.distributions.Normal:
-        mean, log_std = _unpack(theta, self.obs)
+    def _normal(self, theta: torch.Tensor, rows: slice = slice(None)) -> torch.distributions.Normal:
+        mean, log_std = _unpack(theta, self.obs[rows])
         return torch.distributions.Normal(mean, log_std.exp())
 
     def kl(self, theta: torch.Tensor) -> torch.Tensor:
         new = self._normal(theta)
         return torch.distributions.kl_divergence(self.old, new).sum(-1).mean()
 
-    def change(self, theta: torch.Tensor, advantages: torch.Tensor) -> float:
-        """:math:`E[(\\rho_\\theta - 1) A]` — the surrogate change from θ_old."""
-        logp = self._normal(theta).log_prob(self.actions).sum(-1)
-        ratio = torch.exp(logp - self.old.log_prob(self.actions).sum(-1))
-        return float(((ratio - 1.0) * advantages).mean())
+    def _ratio(self, theta: torch.Tensor, rows: slice) -> torch.Tensor:
+        logp = self._normal(theta, rows).log_prob(self.actions[rows]).sum(-1)
+        old = self._normal(self.theta0, rows).log_prob(self.actions[rows]).sum(-1)
+        return torch.exp(logp - old.detach())
+
+    def change(self, theta: torch.Tensor, advantages: torch.Tensor, rows: slice | None = None):
+        """:math:`E[(\\rho_\\theta - 1) A]` over ``rows`` (default: the held-out half)."""
+        rows = self.held if rows is None else rows
+        return float(((self._ratio(theta, rows) - 1.0) * advantages[rows]).mean())
+
+    def fisher(self, damping: float) -> torch.Tensor:
+        h = torch.autograd.functional.hessian(self.kl, self.theta0)
+        return h + damping * torch.eye(h.shape[0], dtype=D)
+
+    def gradient(self, advantages: torch.Tensor, rows: slice) -> torch.Tensor:
+        theta = self.theta0.clone().requires_grad_(True)
+        surrogate = (self._ratio(theta, rows) * advantages[rows]).mean()
+        return torch.autograd.grad(surrogate, theta)[0]
+
+    def cross_fitted(self, damping: float) -> dict[str, torch.Tensor]:
+        """q, r, s cross-fitted between the halves, and s in-sample on the whole batch."""
+        h = self.fisher(damping)
+        g_f, g_e = self.gradient(self.adv, self.fit), self.gradient(self.adv, self.held)
+        a_f, a_e = self.gradient(self.cadv, self.fit), self.gradient(self.cadv, self.held)
+        a = self.gradient(self.cadv, slice(None))
+        solve = torch.linalg.solve
+        return {
+            "q": torch.clamp(g_e @ solve(h, g_f), min=0.0),
+            "r": 0.5 * (g_f @ solve(h, a_e) + g_e @ solve(h, a_f)),
+            "s": torch.clamp(a_f @ solve(h, a_e), min=0.0),
+            "s_in_sample": a @ solve(h, a),
+            "v_f": solve(h, g_f),
+            "w_f": solve(h, a_f),
+            "h": h,
+        }
 
     def full_step(self, b: float, delta: float, damping: float) -> torch.Tensor:
-        """The CPO step from an explicit Fisher (Hessian of the KL) and direct solves."""
-        theta = self.theta0.clone().requires_grad_(True)
-        g = torch.autograd.grad(self._surrogate(theta, self.adv), theta)[0]
-        a = torch.autograd.grad(self._surrogate(theta, self.cadv), theta)[0]
-        h = torch.autograd.functional.hessian(self.kl, self.theta0)
-        h = h + damping * torch.eye(h.shape[0], dtype=D)
-        v, w = torch.linalg.solve(h, g), torch.linalg.solve(h, a)
-        step, _ = cpo_step(v, w, g @ v, g @ w, a @ w, torch.tensor(b, dtype=D), delta)
-        return step
-
-    def _surrogate(self, theta: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
-        logp = self._normal(theta).log_prob(self.actions).sum(-1)
-        return (
-            torch.exp(logp - self.old.log_prob(self.actions).sum(-1).detach()) * advantages
-        ).mean()
+        """The fit half's CPO direction (dual from the cross-fitted q, r, s), on ½xᵀHx = δ."""
+        c = self.cross_fitted(damping)
+        direction, _ = cpo_step(
+            c["v_f"], c["w_f"], c["q"], c["r"], c["s"], torch.tensor(b, dtype=D), delta
+        )
+        return torch.sqrt(2 * delta / (direction @ c["h"] @ direction)) * direction
 
 
-def _tiny_batch(seed: int, n: int = 4000):
-    """Actions sampled from the tiny policy at a few distinct states."""
+def _tiny_batch(seed: int, n: int = 4000, obs_dim: int = 2):
+    """Actions sampled from the tiny policy at Gaussian states."""
     gen = torch.Generator().manual_seed(seed)
-    policy = _TinyPolicy()
-    obs = torch.randn(n, 2, generator=gen, dtype=D)
+    policy = _TinyPolicy(obs_dim)
+    obs = torch.randn(n, obs_dim, generator=gen, dtype=D)
     with torch.no_grad():
         mean, log_std = policy.distribution(obs)
         actions = mean + log_std.exp() * torch.randn(n, 1, generator=gen, dtype=D)
@@ -306,3 +333,68 @@ def test_cpo_update_leaves_parameters_unchanged_when_no_candidate_passes(which: 
     assert metrics["line_search_accepted"] == 0.0 and metrics["step_fraction"] == 0.0
     assert all(torch.equal(p, q) for p, q in zip(policy.policy_parameters(), before, strict=True))
     assert metrics["kl"] == 0.0 and metrics["cost_surrogate_change"] == 0.0
+
+
+# -- the cross-fitted estimator -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_noise_only_cost_gradient_is_not_mistaken_for_a_reachable_cut(seed: int) -> None:
+    # Costs independent of the action: the true cost gradient is 0, but the batch's own noise
+    # gives an in-sample s ≈ dim·Var(A_C)/N (101 parameters here), large enough that the in-sample
+    # dual calls the violated constraint fixable (INFEASIBLE_DUAL) and plans a cut into noise.
+    policy, obs, actions, mean0, sigma0 = _tiny_batch(seed, n=4000, obs_dim=100)
+    adv = (actions - mean0).squeeze(-1) / sigma0
+    cadv = torch.randn(4000, generator=torch.Generator().manual_seed(100 + seed), dtype=D)
+    batch = _policy_batch(obs, actions)
+    ref = _Reference(policy, batch, adv, cadv)
+    settings = TrustRegionSettings(max_kl=0.01, cg_iterations=30, cg_damping=0.1)
+    c = ref.cross_fitted(settings.cg_damping)
+    b = 0.5 * float(torch.sqrt(2 * settings.max_kl * c["s_in_sample"]))  # over the limit
+    g, a = ref.gradient(adv, slice(None)), ref.gradient(cadv, slice(None))
+    solve = torch.linalg.solve
+    in_sample = cpo_dual(
+        g @ solve(c["h"], g), g @ solve(c["h"], a), c["s_in_sample"], torch.tensor(b, dtype=D), 0.01
+    )
+    assert in_sample.case is CPOCase.INFEASIBLE_DUAL  # what the in-sample estimator concludes
+
+    metrics = cpo_update(policy, batch, adv, cadv, b, settings)
+    assert metrics["cpo_s_in_sample"] == pytest.approx(float(c["s_in_sample"]), rel=1e-4)
+    assert metrics["cpo_s"] == pytest.approx(float(c["s"]), rel=1e-4, abs=1e-9)
+    assert metrics["cpo_s"] <= 0.1 * metrics["cpo_s_in_sample"]  # ≈ 0: no real cost gradient
+    # ...so no feasible point is reachable: recovery (s > 0) or "no cost gradient" (s = 0).
+    assert CPOCase(int(metrics["cpo_case"])) in (
+        CPOCase.INFEASIBLE_RECOVERY,
+        CPOCase.NO_COST_GRADIENT,
+    )
+
+
+def test_line_search_rejects_a_step_whose_held_out_cost_breaks_the_limit() -> None:
+    # The fit half sees no cost at all (A_C = 0 there): its step is the TRPO step, free of cost
+    # in-sample. On the held-out half the cost grows with the action, as the reward does, so the
+    # full step overshoots the slack -b there and must be shortened; with one try, rejected.
+    policy, obs, actions, mean0, sigma0 = _tiny_batch(2)
+    adv = (actions - mean0).squeeze(-1) / sigma0
+    cadv = adv.clone()
+    cadv[: len(cadv) // 2] = 0.0
+    b, settings = -0.02, TrustRegionSettings(max_kl=0.02, cg_iterations=10, cg_damping=0.1)
+    batch = _policy_batch(obs, actions)
+    ref = _Reference(policy, batch, adv, cadv)
+    full = ref.full_step(b, settings.max_kl, settings.cg_damping)
+    assert ref.change(ref.theta0 + full, cadv, rows=ref.fit) == 0.0  # in-sample: no cost
+    assert ref.change(ref.theta0 + full, cadv) > -b  # held out: over the slack
+
+    metrics = cpo_update(policy, batch, adv, cadv, b, settings)
+    theta1 = _flat(policy)
+    assert metrics["line_search_accepted"] == 1.0
+    _assert_first_acceptable_fraction(
+        ref, theta1, full, metrics["step_fraction"], settings.line_search_decay
+    )
+    assert ref.change(theta1, cadv) <= -b
+    assert metrics["cost_surrogate_change"] == pytest.approx(ref.change(theta1, cadv), rel=1e-9)
+
+    policy, *_ = _tiny_batch(2)
+    one_try = TrustRegionSettings(max_kl=0.02, cg_iterations=10, line_search_steps=1)
+    metrics = cpo_update(policy, batch, adv, cadv, b, one_try)
+    assert metrics["line_search_accepted"] == 0.0
+    assert torch.equal(_flat(policy), ref.theta0)

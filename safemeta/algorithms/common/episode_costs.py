@@ -2,11 +2,14 @@
 
 On-policy sampling by timesteps cuts episodes into chunks that continue in the next iteration
 with the same episode id. ``EpisodeCostTracker`` carries the cost and length of unfinished
-episodes across calls, so every finished episode is counted whole, as the env-runner metrics do.
+episodes across calls, so every finished episode is counted whole, as the env-runner metrics do,
+and reports the mean over a window of the most recent finished episodes: a 4,000-step batch
+finishes ≈ 4 PointGoal1 episodes, whose mean cost alone has a standard error of ≈ 18.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,26 +21,34 @@ from safemeta.environments.costs import step_costs
 
 @dataclass(frozen=True)
 class CostEstimate:
-    """J_C and the mean episode length L of the episodes finished in one batch."""
+    """J_C and the mean episode length L over the window of recently finished episodes."""
 
     episode_cost: float
     episode_length: float
     finished_episodes: int
-    """0 means no episode finished: the estimate is the cost rate × the longest length seen."""
+    """Episodes that finished in this batch."""
+    window_episodes: int = 0
+    """Episodes the estimate averages; 0 means none has finished yet: the estimate is the
+    cost rate × the longest length seen."""
 
 
 class EpisodeCostTracker:
-    """Accumulates per-episode cost and length over chunks; reports finished episodes."""
+    """Accumulates per-episode cost and length over chunks; averages the last ``window``
+    finished episodes (``window=None``: only those that finished in the current batch)."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: int | None = None) -> None:
+        if window is not None and window < 1:
+            raise ValueError(f"cost window must be >= 1 episode (or None), got {window}")
+        self.window = window
         self._partial: dict[str, tuple[float, int]] = {}
+        self._recent: deque[tuple[float, int]] = deque(maxlen=window)
         self._longest = 0
 
     def update(self, chunks: Iterable[Any]) -> CostEstimate:
-        """Fold in one batch of chunks; J_C and L over the episodes that finished in it.
+        """Fold in one batch of chunks; J_C and L over the window of finished episodes.
 
-        If none finished, J_C is estimated as (batch cost / batch steps) × the longest episode
-        length seen so far (a biased but finite stand-in until the first episode ends).
+        If none has finished, J_C is estimated as (batch cost / batch steps) × the longest
+        episode length seen so far (a biased but finite stand-in until the first episode ends).
         """
         finished_costs, finished_lengths = [], []
         batch_cost, batch_steps = 0.0, 0
@@ -53,11 +64,29 @@ class EpisodeCostTracker:
                 finished_lengths.append(length)
             else:
                 self._partial[chunk.id_] = (cost, length)
-        if finished_costs:
+        if self.window is None:
+            self._recent.clear()
+        self._recent.extend(zip(finished_costs, finished_lengths, strict=True))
+        if self._recent:
+            costs, lengths = zip(*self._recent, strict=True)
             return CostEstimate(
-                float(np.mean(finished_costs)),
-                float(np.mean(finished_lengths)),
+                float(np.mean(costs)),
+                float(np.mean(lengths)),
                 len(finished_costs),
+                len(self._recent),
             )
         rate = batch_cost / max(batch_steps, 1)
         return CostEstimate(rate * self._longest, float(self._longest), 0)
+
+    def get_state(self) -> dict[str, Any]:
+        """Unfinished episodes, the window and the longest length (for checkpoints)."""
+        return {
+            "partial": dict(self._partial),
+            "recent": list(self._recent),
+            "longest": self._longest,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self._partial = dict(state["partial"])
+        self._recent = deque((tuple(e) for e in state["recent"]), maxlen=self.window)
+        self._longest = int(state["longest"])

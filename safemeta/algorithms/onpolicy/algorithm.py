@@ -23,6 +23,7 @@ from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
 ONPOLICY_RESULTS = "onpolicy"
 """Result key of this family's own per-iteration numbers (wall times of the last iteration,
 unsmoothed, and the J_C estimate's support)."""
+COST_TRACKER_STATE = "episode_cost_tracker"
 
 
 class OnPolicyAlgorithm(Algorithm):
@@ -30,7 +31,7 @@ class OnPolicyAlgorithm(Algorithm):
 
     def setup(self, config: Any) -> None:
         super().setup(config)
-        self.cost_tracker = EpisodeCostTracker()
+        self.cost_tracker = EpisodeCostTracker(window=self.config.cost_window_episodes)
 
     def training_step(self) -> None:
         start = time.perf_counter()
@@ -72,8 +73,20 @@ class OnPolicyAlgorithm(Algorithm):
             ("sampling_s", sampled - start),
             ("update_s", updated - sampled),
             ("finished_episodes", float(estimate.finished_episodes)),
+            ("cost_window_episodes", float(estimate.window_episodes)),
         ):
             self.metrics.log_value((ONPOLICY_RESULTS, key), value, window=1)
+
+    def get_state(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        state = super().get_state(*args, **kwargs)
+        if hasattr(self, "cost_tracker"):
+            state[COST_TRACKER_STATE] = self.cost_tracker.get_state()
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        if COST_TRACKER_STATE in state:
+            self.cost_tracker.set_state(state[COST_TRACKER_STATE])
 
 
 class TRPO(OnPolicyAlgorithm):

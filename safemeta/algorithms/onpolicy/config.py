@@ -39,6 +39,7 @@ class OnPolicyConfig(FamilyConfig):
         self.cost_gamma = 0.99
         self.cost_gae_lambda = 0.95
         self.cost_limit = 25.0
+        self.cost_window_episodes: int | None = 20
         self.critic_lr = 1e-3
         self.critic_epochs = 10
         self.critic_minibatch_size = 128
@@ -69,6 +70,7 @@ class OnPolicyConfig(FamilyConfig):
         cost_gamma: float | None = NotProvided,
         cost_gae_lambda: float | None = NotProvided,
         cost_limit: float | None = NotProvided,
+        cost_window_episodes: int | None = NotProvided,
         critic_lr: float | None = NotProvided,
         critic_epochs: int | None = NotProvided,
         critic_minibatch_size: int | None = NotProvided,
@@ -81,7 +83,9 @@ class OnPolicyConfig(FamilyConfig):
         init_log_std: float | None = NotProvided,
         **kwargs: Any,
     ) -> OnPolicyConfig:
-        """GAE λ (reward) / cost γ, λ; cost limit d (episodic, undiscounted); critic Adam lr,
+        """GAE λ (reward) / cost γ, λ; cost limit d (episodic, undiscounted); J_C (for b and
+        λ) as the mean of the last ``cost_window_episodes`` finished episodes (None: only those
+        of the current batch, as OmniSafe's epoch mean); critic Adam lr,
         epochs and minibatch size; advantage standardisation; running observation normalisation
         (clipped at ±observation_clip); MLP sizes, activation and initial log σ."""
         super().training(**kwargs)
@@ -104,6 +108,11 @@ class OnPolicyConfig(FamilyConfig):
         _check(
             self.cost_limit >= 0.0,
             f"cost_limit={self.cost_limit} must be >= 0 (an episodic cost budget, e.g. 25)",
+        )
+        _check(
+            self.cost_window_episodes is None or int(self.cost_window_episodes) >= 1,
+            f"cost_window_episodes={self.cost_window_episodes} must be >= 1 episode, or null "
+            "for this batch's episodes only (default 20)",
         )
         _check(
             self.critic_lr > 0 and self.critic_epochs >= 1,

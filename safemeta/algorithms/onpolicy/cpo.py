@@ -165,3 +165,29 @@ def cpo_accept(
     if case in (CPOCase.INFEASIBLE_RECOVERY, CPOCase.INFEASIBLE_DUAL):
         return True
     return reward_improvement >= 0.0
+
+
+def cross_fitted_products(
+    g_fit: torch.Tensor,
+    g_held: torch.Tensor,
+    a_fit: torch.Tensor,
+    a_held: torch.Tensor,
+    v_fit: torch.Tensor,
+    w_fit: torch.Tensor,
+    w_held: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """q, r, s of the dual from two independent halves F and E of a batch (same H).
+
+    .. math:: q = g_E^T H^{-1} g_F,\\quad
+              r = \\tfrac12 (g_F^T H^{-1} a_E + g_E^T H^{-1} a_F),\\quad
+              s = \\tfrac12 (a_F^T H^{-1} a_E + a_E^T H^{-1} a_F)
+
+    with v_F = H⁻¹g_F, w_F = H⁻¹a_F, w_E = H⁻¹a_E. Each half's gradient is the true one plus
+    independent noise, so these are unbiased for q, r, s of the true gradients; the in-sample
+    :math:`a^T H^{-1} a` adds the noise's own :math:`\\mathrm{tr}(H^{-1}\\Sigma)/N`. A cross
+    product can come out negative; q and s are clamped at 0 (s = 0 reads "no cost gradient").
+    """
+    q = g_held.dot(v_fit).clamp_min(0.0)
+    r = 0.5 * (g_fit.dot(w_held) + g_held.dot(w_fit))
+    s = (0.5 * (a_fit.dot(w_held) + a_held.dot(w_fit))).clamp_min(0.0)
+    return q, r, s

@@ -13,7 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from safemeta.algorithms.onpolicy.cpo import CPOCase, cpo_accept, cpo_step
+from safemeta.algorithms.onpolicy.cpo import (
+    CPOCase,
+    cpo_accept,
+    cpo_step,
+    cross_fitted_products,
+)
 from safemeta.algorithms.onpolicy.distributions import (
     diag_gaussian_entropy,
     diag_gaussian_kl,
@@ -39,6 +44,7 @@ from safemeta.algorithms.onpolicy.trust_region import (
 
 OBS = "obs"
 ACTIONS = "actions"
+ALL_ROWS = slice(None)
 
 
 @dataclass(frozen=True)
@@ -109,13 +115,15 @@ class PolicyEvaluator:
             self.old_mean, self.old_log_std = mean.clone(), log_std.clone()
             self.old_logp = diag_gaussian_logp(batch.actions, self.old_mean, self.old_log_std)
 
-    def ratio(self) -> torch.Tensor:
-        mean, log_std = self.module.distribution(self.batch.obs)
-        return torch.exp(diag_gaussian_logp(self.batch.actions, mean, log_std) - self.old_logp)
+    def ratio(self, rows: slice = ALL_ROWS) -> torch.Tensor:
+        mean, log_std = self.module.distribution(self.batch.obs[rows])
+        logp = diag_gaussian_logp(self.batch.actions[rows], mean, log_std)
+        return torch.exp(logp - self.old_logp[rows])
 
-    def surrogate(self, advantages: torch.Tensor) -> torch.Tensor:
-        """:math:`L(\\theta) = \\mathbb{E}[\\pi_\\theta(a|s)/\\pi_{old}(a|s)\\, A]`."""
-        return (self.ratio() * advantages).mean()
+    def surrogate(self, advantages: torch.Tensor, rows: slice = ALL_ROWS) -> torch.Tensor:
+        """:math:`L(\\theta) = \\mathbb{E}[\\pi_\\theta(a|s)/\\pi_{old}(a|s)\\, A]` over
+        ``rows`` (``advantages`` holds every row)."""
+        return (self.ratio(rows) * advantages[rows]).mean()
 
     def kl(self) -> torch.Tensor:
         """:math:`\\bar D_{KL}(\\pi_{old} \\| \\pi_\\theta)` over the batch states."""
@@ -125,12 +133,15 @@ class PolicyEvaluator:
     def fvp(self, damping: float):
         return lambda v: fisher_vector_product(self.kl, self.params, v, damping=damping)
 
-    def at(self, theta: torch.Tensor, *advantages: torch.Tensor) -> tuple[float, ...]:
-        """Set θ and return (KL, surrogate for each advantage) there, without gradients."""
+    def at(
+        self, theta: torch.Tensor, *advantages: torch.Tensor, rows: slice = ALL_ROWS
+    ) -> tuple[float, ...]:
+        """Set θ; return the KL over the whole batch and each advantage's surrogate over
+        ``rows``, without gradients."""
         set_flat_params(self.params, theta)
         with torch.no_grad():
-            ratio = self.ratio()
-            return (float(self.kl()), *(float((ratio * a).mean()) for a in advantages))
+            ratio = self.ratio(rows)
+            return (float(self.kl()), *(float((ratio * a[rows]).mean()) for a in advantages))
 
 
 def _entropy_metrics(module: Any) -> dict[str, float]:
@@ -181,6 +192,22 @@ def trpo_update(
     }
 
 
+def split_halves(n: int) -> tuple[slice, slice]:
+    """Rows [0, n/2) (fit) and [n/2, n) (held out). The batch is in sampling order, episode by
+    episode, so contiguous halves keep each episode's correlated noise mostly on one side."""
+    if n < 2:
+        raise ValueError(f"CPO needs at least 2 rows to cross-fit, got a batch of {n}")
+    return slice(0, n // 2), slice(n // 2, n)
+
+
+def _in_sample_s(a_f, a_e, w_f, w_e, fit: slice, held: slice, n: int) -> float:
+    """aᵀH⁻¹a of the whole batch (a = row-weighted mean of the halves' gradients): the
+    in-sample s the dual would see without cross-fitting (logged for comparison)."""
+    n_f, n_e = fit.stop - fit.start, held.stop - held.start
+    a, w = (n_f * a_f + n_e * a_e) / n, (n_f * w_f + n_e * w_e) / n
+    return float(a.dot(w))
+
+
 def cpo_update(
     module: Any,
     batch: PolicyBatch,
@@ -189,25 +216,37 @@ def cpo_update(
     constraint_value: float,
     settings: TrustRegionSettings,
 ) -> dict[str, float]:
-    """CPO (Eq. 3-4): v = H⁻¹g, w = H⁻¹a by CG, the dual step, then a feasibility line search.
+    """CPO (Eq. 3-4) with cross-fitted dual quantities and a held-out line search.
 
-    ``constraint_value`` is b in the units of the cost surrogate
-    :math:`L_C = \\mathbb{E}[\\rho A_C]`, i.e. (J_C − d) / L for episodic J_C and episode length L.
+    The batch is split into a fit half F and a held-out half E; H (Fisher) is the whole batch's.
+    v_F = H⁻¹g_F, w_F = H⁻¹a_F and w_E = H⁻¹a_E by CG; the case and the multipliers come from
+    ``cpo_dual`` on the cross-fitted q, r, s (``cross_fitted_products``: unbiased for the true
+    ḡ, ā, where in-batch aᵀH⁻¹a carries a noise term ∝ 1/N that makes an unreachable cut look
+    feasible). The step direction (v_F − νw_F, or −w_F in recovery) is built from F alone and
+    scaled to the trust-region boundary with the real H; the line search takes the KL on the
+    whole batch and scores the reward and cost surrogates on E, which the step was not fitted
+    on. ``constraint_value`` is b in the units of :math:`L_C = \\mathbb{E}[\\rho A_C]`, i.e.
+    (J_C − d) / L for episodic J_C and episode length L.
     """
+    fit, held = split_halves(len(batch))
     ev = PolicyEvaluator(module, batch)
     theta0 = flat_params(ev.params)
-    surrogate0, cost_surrogate0 = float(advantages.mean()), float(cost_advantages.mean())
-    g = flat_grad(ev.surrogate(advantages), ev.params)
-    a = flat_grad(ev.surrogate(cost_advantages), ev.params)
+    adv_e, cadv_e = advantages[held], cost_advantages[held]
+    surrogate0, cost_surrogate0 = float(adv_e.mean()), float(cadv_e.mean())
+    g_f, g_e = (flat_grad(ev.surrogate(advantages, rows), ev.params) for rows in (fit, held))
+    a_f, a_e = (flat_grad(ev.surrogate(cost_advantages, rows), ev.params) for rows in (fit, held))
     fvp = ev.fvp(settings.cg_damping)
-    v = conjugate_gradient(fvp, g, iterations=settings.cg_iterations)
-    w = conjugate_gradient(fvp, a, iterations=settings.cg_iterations)
-    q, r, s = g.dot(v), g.dot(w), a.dot(w)
-    b = torch.tensor(constraint_value, dtype=g.dtype)
-    step, dual = cpo_step(v, w, q, r, s, b, settings.max_kl)
+    v_f, w_f, w_e = (
+        conjugate_gradient(fvp, x, iterations=settings.cg_iterations) for x in (g_f, a_f, a_e)
+    )
+    q, r, s = cross_fitted_products(g_f, g_e, a_f, a_e, v_f, w_f, w_e)
+    b = torch.tensor(constraint_value, dtype=g_f.dtype)
+    direction, dual = cpo_step(v_f, w_f, q, r, s, b, settings.max_kl)
+    nonzero = float(direction.norm()) > 0.0
+    step = natural_step(direction, fvp(direction), settings.max_kl) if nonzero else direction
 
     def evaluate(st: torch.Tensor) -> dict[str, float]:
-        kl, surrogate, cost_surrogate = ev.at(theta0 + st, advantages, cost_advantages)
+        kl, surrogate, cost_surrogate = ev.at(theta0 + st, advantages, cost_advantages, rows=held)
         return {
             "kl": kl,
             "improvement": surrogate - surrogate0,
@@ -224,9 +263,8 @@ def cpo_update(
             case=dual.case,
         )
 
-    if float(step.norm()) == 0.0:
-        result_accepted, fraction, stats, backtracks = False, 0.0, None, 0
-    else:
+    result_accepted, fraction, stats, backtracks = False, 0.0, None, 0
+    if nonzero:
         result = backtracking_line_search(
             evaluate,
             accept,
@@ -248,13 +286,14 @@ def cpo_update(
         "line_search_backtracks": float(backtracks),
         "step_fraction": fraction,
         "cpo_case": float(int(dual.case)),
-        "cpo_infeasible": float(dual.case in (CPOCase.INFEASIBLE_RECOVERY,)),
+        "cpo_infeasible": float(dual.case is CPOCase.INFEASIBLE_RECOVERY),
         "cpo_nu": float(dual.nu),
         "cpo_lambda": float(dual.lam),
         "cpo_b": constraint_value,
         "cpo_q": float(q),
         "cpo_r": float(r),
         "cpo_s": float(s),
+        "cpo_s_in_sample": _in_sample_s(a_f, a_e, w_f, w_e, fit, held, len(batch)),
         **_entropy_metrics(module),
     }
 
