@@ -67,12 +67,12 @@ def test_car_circle_hazard_lidar_uses_the_circle_range() -> None:
     obs, _ = env.reset(seed=3)
     physics = env.unwrapped.physics
     agent = physics.agent_body
-    rel = physics.data.xpos[physics.hazard_bodies, :2] - physics.data.xpos[agent, :2]
-    rot = physics.data.xmat[agent].reshape(3, 3)
+    objects = physics.data.xpos[physics.hazard_bodies, :2]
+    pos, rot = physics.data.xpos[agent], physics.data.xmat[agent].reshape(3, 3)
     start = env.unwrapped.robot.sensor_dim + NUM_BINS  # after the circle block
     hazards = obs[start : start + NUM_BINS]
-    np.testing.assert_allclose(hazards, lidar_reference(rel, rot, 6.0), atol=1e-12)
-    assert np.abs(hazards - lidar_reference(rel, rot, 3.0)).max() > 0.1
+    np.testing.assert_allclose(hazards, lidar_reference(objects, pos, rot, 6.0), atol=1e-12)
+    assert np.abs(hazards - lidar_reference(objects, pos, rot, 3.0)).max() > 0.1
 
 
 def test_vectorised_lidar_matches_reference() -> None:
@@ -80,15 +80,15 @@ def test_vectorised_lidar_matches_reference() -> None:
     lidar = PseudoLidar([1, 5, 3], max_dist=3.0)
     out = np.empty(3 * NUM_BINS)
     for _ in range(50):
-        rel = rng.uniform(-4, 4, (9, 2))
-        yaw = rng.uniform(0, 2 * np.pi)
-        rot = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
-        lidar(rel, rot, out)
+        objects, agent = rng.uniform(-4, 4, (9, 2)), rng.uniform(-1, 1, 3)
+        # Any rotation (tilted bodies included): QR of a random matrix, sign-fixed to det +1.
+        rot, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+        rot *= np.sign(np.linalg.det(rot))
+        lidar(objects - agent[:2], agent[2], rot, out)
         expected = np.concatenate(
-            [lidar_reference(rel[a:b], rot, 3.0) for a, b in ((0, 1), (1, 6), (6, 9))]
+            [lidar_reference(objects[a:b], agent, rot, 3.0) for a, b in ((0, 1), (1, 6), (6, 9))]
         )
         np.testing.assert_allclose(out, expected, atol=1e-12)
-        np.testing.assert_allclose(lidar.distances, np.hypot(rel[:, 0], rel[:, 1]))
 
 
 def test_lidar_bins_start_at_body_x_counter_clockwise() -> None:
@@ -96,17 +96,17 @@ def test_lidar_bins_start_at_body_x_counter_clockwise() -> None:
     out = np.empty(NUM_BINS)
     # 1.5 m straight ahead, a quarter of the way into bin 0: s = 0.5, alpha = 0.25.
     angle = 0.25 * 2 * np.pi / NUM_BINS
-    lidar(np.array([[1.5 * np.cos(angle), 1.5 * np.sin(angle)]]), np.eye(3), out)
+    lidar(np.array([[1.5 * np.cos(angle), 1.5 * np.sin(angle)]]), 0.0, np.eye(3), out)
     expected = np.zeros(NUM_BINS)
     expected[0], expected[1], expected[15] = 0.5, 0.125, 0.375
     np.testing.assert_allclose(out, expected)
     # Agent yawed by +90°: the object is to its right, θ = 3π/2 exactly at the start of bin 12,
     # so α = 0 and bin 11 gets (1 − α)·s = s too (the spec's aliasing).
     rot = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
-    lidar(np.array([[1.5, 0.0]]), rot, out)
+    lidar(np.array([[1.5, 0.0]]), 0.0, rot, out)
     assert out[12] == out[11] == 0.5 and out[13] == 0.0
     # Beyond the range nothing is seen.
-    lidar(np.array([[3.5, 0.0]]), np.eye(3), out)
+    lidar(np.array([[3.5, 0.0]]), 0.0, np.eye(3), out)
     assert not out.any()
 
 

@@ -135,6 +135,9 @@ class SafeNavigationEnv(gym.Env):
         self._lidar = PseudoLidar(
             [len(self._block_bodies(n)) for n in task.lidar_blocks], task.lidar_max_dist
         )
+        self._distances = np.zeros(len(self._lidar_bodies))
+        """World-xy agent-to-object distances (lidar rows) of the last sensing: goal reward,
+        goal reached and hazard cost use these, as Safety-Gymnasium does."""
         rows: dict[str, slice] = {}
         start = 0
         for name in task.lidar_blocks:
@@ -160,6 +163,7 @@ class SafeNavigationEnv(gym.Env):
         self._xpos = p.data.xpos
         self._sensordata = p.data.sensordata
         self._agent_xy = p.data.xpos[p.agent_body, :2]
+        self._agent_pos = p.data.xpos[p.agent_body]
         self._agent_rot3 = p.data.xmat[p.agent_body].reshape(3, 3)
 
     def _block_bodies(self, name: str) -> np.ndarray:
@@ -232,7 +236,7 @@ class SafeNavigationEnv(gym.Env):
         if task.kind == "circle":
             reward = self._circle_reward()
         else:
-            dist = float(self._lidar.distances[self._goal_row])
+            dist = float(self._distances[self._goal_row])
             reward = self._last_dist - dist
             self._last_dist = dist
             if task.kind == "goal":
@@ -269,7 +273,7 @@ class SafeNavigationEnv(gym.Env):
     def _goal_distance(self) -> float:
         if self._goal_row < 0:
             return 0.0
-        return float(self._lidar.distances[self._goal_row])
+        return float(self._distances[self._goal_row])
 
     def _circle_reward(self) -> float:
         """0.1·[(−u·y + v·x)/r] / (1 + |r − r_c|); counter-clockwise is positive."""
@@ -287,7 +291,7 @@ class SafeNavigationEnv(gym.Env):
         info: dict[str, Any] = {}
         tags, index = contacts if contacts is not None else (None, None)
         if task.num_hazards:
-            nearest = self._lidar.distances[self._hazard_rows].min()
+            nearest = self._distances[self._hazard_rows].min()
             info["cost_hazards"] = float(nearest < task.hazard_size)
         if task.num_vases and task.vases_constrained:
             info["cost_vases_contact"] = float((tags == TAG_VASE).any())
@@ -344,26 +348,25 @@ class SafeNavigationEnv(gym.Env):
                 return False
             self._goal_xy = found
         p.move_goal(self._goal_xy)
-        self._sense_lidar_only()
+        self._sense_lidar(np.empty(self._obs_dim - self.robot.sensor_dim))
         self._last_dist = self._goal_distance()
         return True
 
     def _sense(self, obs: np.ndarray) -> None:
-        """Sensors and lidar into ``obs`` (distances kept in ``self._lidar.distances``)."""
+        """Sensors and lidar into ``obs`` (world-xy distances into ``self._distances``)."""
         sensors = self._sensordata
         obs[:12] = sensors[:12]
         if self.robot.ball_sensors:
             obs[12:15] = sensors[12:15]
             mujoco.mju_quat2Mat(self._ball_mat, sensors[15:19])
             obs[15:24] = self._ball_mat
-        rel = self._xpos[self._lidar_bodies, :2]
-        rel -= self._agent_xy
-        self._lidar(rel, self._agent_rot3, obs[self.robot.sensor_dim :])
+        self._sense_lidar(obs[self.robot.sensor_dim :])
 
-    def _sense_lidar_only(self) -> None:
+    def _sense_lidar(self, out: np.ndarray) -> None:
         rel = self._xpos[self._lidar_bodies, :2]
         rel -= self._agent_xy
-        self._lidar(rel, self._agent_rot3, np.empty(self._obs_dim - self.robot.sensor_dim))
+        np.hypot(rel[:, 0], rel[:, 1], out=self._distances)
+        self._lidar(rel, float(self._agent_pos[2]), self._agent_rot3, out)
 
     def _finish_observation(self, obs: np.ndarray) -> None:
         """Blank the button lidar while the button timer runs, and a hidden goal lidar."""
