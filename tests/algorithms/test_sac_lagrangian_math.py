@@ -129,16 +129,36 @@ def test_functional_rmsprop_equals_torch_rmsprop_and_commit_keeps_state():
     )
 
 
-def test_lagrange_multiplier_step_and_projection():
-    nu = LagrangeMultiplier(1.0, lr=0.1, dtype=torch.float64)
-    # first RMSProp step: v' = 0.01 g², step = 0.1 g / (0.1 |g| + 1e-8) ≈ 1 · sign(g)
-    proposal, avg = nu.proposal(T(0.9, dtype=torch.float64), 0.4)  # violated: g = 0.4 - 0.9 < 0
-    assert proposal.item() == pytest.approx(2.0, abs=1e-6)
-    assert avg.item() == pytest.approx(0.01 * 0.25)
-    proposal, _ = nu.proposal(T(0.0, dtype=torch.float64), 0.4)  # satisfied: ν -> max(0, 1 - 1)
-    assert proposal.item() == pytest.approx(0.0, abs=1e-6)
-    nu.commit(*nu.proposal(T(0.0, dtype=torch.float64), 2.0))  # would go to -0: projected
-    assert nu.value.item() >= 0.0
+def test_lagrange_multiplier_step_is_proportional_to_the_slack():
+    # log ν' = log ν + β (J_c − ε): slacks −0.5 and −0.05 give relative steps 10× apart, by hand.
+    for slack in (-0.5, -0.05, 0.3):
+        nu = LagrangeMultiplier(100.0, lr=0.01, dtype=torch.float64)
+        proposal = nu.proposal(T(0.5 + slack, dtype=torch.float64), 0.5)
+        assert proposal.item() == pytest.approx(100.0 * math.exp(0.01 * slack), rel=1e-12)
+        nu.commit(proposal)
+        assert math.log(nu.value.item() / 100.0) == pytest.approx(0.01 * slack, rel=1e-9)
+    # 1,000 updates at each slack: ν travels exp(β·slack·1000), not a slack-independent β·1000.
+    ends = []
+    for slack in (-0.5, -0.05):
+        nu = LagrangeMultiplier(100.0, lr=5e-3, dtype=torch.float64)
+        for _ in range(1000):
+            nu.commit(nu.proposal(T(0.5 + slack, dtype=torch.float64), 0.5))
+        ends.append(nu.value.item())
+    assert ends == pytest.approx([100.0 * math.exp(-2.5), 100.0 * math.exp(-0.25)], rel=1e-9)
+
+
+def test_lagrange_multiplier_floor_and_meta_gradient_near_zero():
+    nu = LagrangeMultiplier(1e-3, lr=0.05, floor=1e-4, dtype=torch.float64)
+    epsilon = T(0.5, dtype=torch.float64, requires_grad=True)
+    proposal = nu.proposal(T(0.0, dtype=torch.float64), epsilon)
+    # dν'/dε = −β ν': small but not 0 (a projected step max(0, ·) has 0 here).
+    (grad,) = torch.autograd.grad(proposal, epsilon)
+    assert grad.item() == pytest.approx(-0.05 * proposal.item(), rel=1e-12) and grad.item() < 0
+    for _ in range(200):  # a satisfied constraint drives ν down to the floor, not to 0
+        nu.commit(nu.proposal(T(0.0, dtype=torch.float64), 0.5))
+    assert nu.value.item() == pytest.approx(1e-4, rel=1e-9)
+    with pytest.raises(ValueError, match="must be > 0"):
+        LagrangeMultiplier(0.0, lr=0.01)
 
 
 # ---------------------------------------------------------------- meta-gradients (float64)
@@ -166,15 +186,13 @@ def tiny():
         "initial_obs": torch.randn(8, 3, dtype=torch.float64),
     }
     nu = LagrangeMultiplier(2.0, lr=0.05, dtype=torch.float64)
-    nu.optimizer.state[nu.param]["square_avg"] = T(0.04, dtype=torch.float64)
-    nu.optimizer.state[nu.param]["step"] = T(1.0)
     return module, params, names, square_avgs, data, nu
 
 
 def _updated_actor(tiny, epsilon, log_alpha, lr=0.05):
     module, params, _, square_avgs, data, nu = tiny
     sample = sample_policy(module.pi, module.qr, module.qc, data["obs"], data["noise"])
-    nu_new, _ = nu.proposal(sample.q_c_max.mean().detach(), epsilon)
+    nu_new = nu.proposal(sample.q_c_max.mean().detach(), epsilon)
     ascent = lagrangian_actor_gradient(sample, params)(nu_new, log_alpha.exp())
     new_params, _ = inner_actor_step(params, ascent, square_avgs, lr=lr)
     return new_params, nu_new
@@ -208,7 +226,6 @@ def test_epsilon_meta_gradient_matches_finite_differences(tiny):
     epsilon = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
     log_alpha = torch.tensor(math.log(0.5), dtype=torch.float64)
     _, nu_new = _updated_actor(tiny, epsilon, log_alpha)
-    assert nu_new.item() > 0.1  # away from the projection's kink
     nu_copy = nu_new.detach()  # ν'_copy: a constant in Eq. 14
     analytic = meta_gradient(_epsilon_objective(tiny, epsilon, log_alpha, nu_copy), epsilon).item()
     h = 1e-5
@@ -292,11 +309,11 @@ def test_rcpo_metasac_alpha_meta_gradient_matches_finite_differences(tiny):
 def _run_whole_step(tiny, settings, epsilon, log_alpha):
     """One ``SafeSACUpdate.step`` on a copy of the fixture's module, recording what it computes.
 
-    The actor's and ν's RMSProp states are the fixture's (a fresh RMSProp's first step is about
+    The actor's RMSProp state is the fixture's (a fresh RMSProp's first step is about
     ``lr·sign(g)``, flat in the meta-parameters). Returns the module (now at φ'), ν', ε after the
     step, the meta-gradients the step handed to ``ascend`` and the noise it drew, in order.
     """
-    module, _, _, square_avgs, data, nu = tiny
+    module, _, _, square_avgs, data, _ = tiny
     module = copy.deepcopy(module)
     update = SafeSACUpdate(module, settings, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
@@ -304,9 +321,6 @@ def _run_whole_step(tiny, settings, epsilon, log_alpha):
         update.log_alpha.param.fill_(log_alpha)
     for param, square_avg in zip(update.actor_params, square_avgs, strict=True):
         update.optimizers["actor"].state[param].update(square_avg=square_avg.clone(), step=T(1.0))
-    update.nu.optimizer.state[update.nu.param].update(
-        square_avg=nu.optimizer.state[nu.param]["square_avg"].clone(), step=T(1.0)
-    )
     grads, noises = {}, []
     draw = update._noise
 
@@ -335,7 +349,7 @@ def _run_whole_step(tiny, settings, epsilon, log_alpha):
             dones=(torch.rand(n, generator=g, dtype=torch.float64) < 0.2).double(),
         )
 
-    update.step(batch(8), batch(8), data["meta_obs"], data["initial_obs"])
+    update.step(batch(8), batch(8), data["meta_obs"], data["initial_obs"], data["obs"])
     return module, update.nu.value, update.epsilon.value, grads, noises
 
 
@@ -363,7 +377,7 @@ def test_whole_update_step_meta_gradients_match_finite_differences(tiny):
         return q_r, q_c
 
     def epsilon_objective(module, nu_new, epsilon_new, noises):
-        q_r, q_c = critics_at(module, data["meta_obs"], noises[2])  # B' is the third draw
+        q_r, q_c = critics_at(module, data["meta_obs"], noises[3])  # B' is the fourth draw
         return losses.epsilon_objective(q_r.min(dim=0).values, q_c.max(dim=0).values, nu_new)
 
     def alpha_objective(module, nu_new, epsilon_new, noises):
@@ -386,7 +400,6 @@ def test_whole_update_step_meta_gradients_match_finite_differences(tiny):
         settings = dataclasses.replace(base, critic_lr=critic_lr, **switches)
         point = {"epsilon": 0.3, "log_alpha": math.log(0.5)}
         _, nu_new, epsilon_new, grads, _ = _run_whole_step(tiny, settings, **point)
-        assert nu_new.item() > 0.1  # away from the projection's kink
         values = []
         for sign in (1.0, -1.0):
             shifted = {**point, meta_parameter: point[meta_parameter] + sign * h}
@@ -399,3 +412,41 @@ def test_whole_update_step_meta_gradients_match_finite_differences(tiny):
         assert _relative_error(analytic, numeric) < 1e-4, (label, analytic, numeric)
         error = _relative_error(analytic, numeric)
         print(f"{label}: step {analytic:.8e} numeric {numeric:.8e} rel. error {error:.1e}")
+
+
+def test_epsilon_meta_gradient_stays_nonzero_when_nu_is_near_zero(tiny):
+    # ν = 1e-3 and a satisfied constraint: a projected step would put ν' at 0 and cut ε's only path
+    # (ε → ν' → φ' → Eq. 14). In log space dν'/dε = −β ν' keeps it, and the step's gradient still
+    # matches central differences of the objective at the committed φ'.
+    _, _, names, _, data, _ = tiny
+    settings = UpdateSettings(
+        actor_lr=0.05,
+        nu_lr=0.05,
+        initial_nu=1e-3,
+        initial_epsilon=2.0,
+        initial_alpha=0.5,
+        critic_lr=1e-2,
+        epsilon_update="meta",
+        alpha_update="meta_lagrangian",
+    )
+    point = {"epsilon": 2.0, "log_alpha": math.log(0.5)}
+    _, nu_new, _, grads, _ = _run_whole_step(tiny, settings, **point)
+    assert nu_new.item() < 1e-3  # the constraint is slack: ν went down
+    values = []
+    h = 1e-4
+    for sign in (1.0, -1.0):
+        module, _, _, _, noises = _run_whole_step(
+            tiny, settings, epsilon=2.0 + sign * h, log_alpha=point["log_alpha"]
+        )
+        params = list(module.pi.parameters())
+        q_r, q_c = critics_at_updated_policy(
+            module.pi, names, params, module.qr, module.qc, data["meta_obs"], noises[3]
+        )
+        with torch.no_grad():
+            objective = losses.epsilon_objective(
+                q_r.min(dim=0).values, q_c.max(dim=0).values, nu_new
+            )
+        values.append(objective.item())
+    numeric = (values[0] - values[1]) / (2 * h)
+    assert grads["epsilon"] != 0.0
+    assert _relative_error(grads["epsilon"], numeric) < 1e-3, (grads["epsilon"], numeric)

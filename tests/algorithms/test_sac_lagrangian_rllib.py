@@ -136,8 +136,11 @@ def test_validation_names_the_bad_value_and_the_fix():
     config = get_algorithm_entry("rcpo_sacv2").build_config({"epsilon_update": "meta"})
     with pytest.raises(ValueError, match="use epsilon_update='fixed'"):
         config.validate()
-    config = get_algorithm_entry("sacv2_lag").build_config({"epsilon": 1.5})
-    with pytest.raises(ValueError, match=r"epsilon=1.5 must be in \[0, 1\]"):
+    config = get_algorithm_entry("sacv2_lag").build_config({"epsilon": 2.6})
+    with pytest.raises(ValueError, match=r"epsilon=2.6 must be in \[0, 1/\(1 - gamma_c\)\]"):
+        config.validate()
+    config = get_algorithm_entry("sacv2_lag").build_config({"nu": 0.0})
+    with pytest.raises(ValueError, match=r"nu=0.0 must be > 0"):
         config.validate()
 
 

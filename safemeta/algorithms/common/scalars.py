@@ -1,22 +1,18 @@
-"""Learned scalars with their own optimizer and a projection: ν, ε, log α.
+"""Learned scalars: ε and log α (``ProjectedScalar``: own optimizer and a projection) and the
+Lagrange multiplier ν (``LagrangeMultiplier``: a step proportional to the slack, in log space).
 
 A ``ProjectedScalar`` is one 0-dim ``nn.Parameter`` plus a ``torch.optim`` optimizer and an interval
-it is clamped into after every step. Its state (value and optimizer state) is a plain dict, so that
-learners can checkpoint it next to the RLModule.
+it is clamped into after every step. States are plain dicts, so that learners can checkpoint them
+next to the RLModule.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 import torch
 from torch import nn
-
-from safemeta.algorithms.common.functional_optim import (
-    commit_rmsprop,
-    rmsprop_state,
-    rmsprop_step,
-)
 
 OptimizerName = Literal["rmsprop", "adam"]
 
@@ -81,33 +77,63 @@ class ProjectedScalar:
         self.optimizer.load_state_dict(state["optimizer"])
 
 
-class LagrangeMultiplier(ProjectedScalar):
-    """The Lagrange multiplier ν ≥ 0 of one constraint ``J_c ≤ ε``, updated by RMSProp.
+class LagrangeMultiplier:
+    """The Lagrange multiplier ν > 0 of one constraint ``J_c ≤ ε``, stepped in log space.
 
-    The dual step descends the Lagrangian in ν (Eq. 11 of Meta SAC-Lag):
+    The dual step descends the Lagrangian (Eq. 11 of Meta SAC-Lag), whose ν-gradient is the
+    negated slack :math:`-(J_c - \\varepsilon)`. Eq. 19's projected step
+    :math:`\\nu' = \\max(0, \\nu + \\beta_\\nu (J_c - \\varepsilon))` responds to the slack but not
+    to ν's scale (Table I starts ν anywhere from 1 to 1000), and at the projection dν'/dε = 0, which
+    freezes ε's meta-gradient. So the step is taken on log ν:
 
-    .. math:: \\nabla_\\nu \\mathcal{L} = -(J_c - \\varepsilon),\\qquad
-              \\nu' = \\max(0,\\ \\nu - \\beta_\\nu\\,\\mathrm{RMSProp}(\\varepsilon - J_c))
+    .. math:: \\log\\nu' = \\log\\nu + \\beta_\\nu\\,(J_c - \\varepsilon),\\qquad
+              \\frac{d\\nu'}{d\\varepsilon} = -\\beta_\\nu\\,\\nu'
 
-    so ν grows while the constraint is violated. ``proposal`` computes ν' (and the RMSProp state)
-    as a differentiable function of ``J_c`` and ``ε``; ``commit`` writes it back.
+    — a relative change proportional to the slack's size and sign, the same number of updates to
+    travel a factor of 10 from ν₀ = 1 or 1000, and a meta-gradient path to ε that never vanishes.
+    (An adaptive optimizer such as RMSProp, used before, moves ν by ≈ β_ν per update whatever the
+    slack.) log ν is kept ≥ log ``floor`` after each commit so that ν can grow again within a few
+    thousand updates once the constraint binds; the proposal itself is not clamped.
     """
 
-    def __init__(self, initial: float, *, lr: float, dtype: torch.dtype = torch.float32) -> None:
-        super().__init__(initial, lr=lr, optimizer="rmsprop", low=0.0, dtype=dtype)
-        self.lr = lr
+    def __init__(
+        self,
+        initial: float,
+        *,
+        lr: float,
+        floor: float = 1e-4,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        if not initial > 0.0:
+            raise ValueError(f"initial ν={initial} must be > 0 (ν is stepped in log space)")
+        if not 0.0 < floor <= initial:
+            raise ValueError(f"ν floor={floor} must be in (0, initial ν={initial}]")
+        self.lr, self.floor = float(lr), float(floor)
+        self.log_value = torch.tensor(math.log(initial), dtype=dtype)
+
+    @property
+    def value(self) -> torch.Tensor:
+        """ν (a 0-dim tensor, no graph)."""
+        return self.log_value.exp()
 
     def proposal(
         self, constraint_value: torch.Tensor, threshold: torch.Tensor | float
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(ν', v')`` after one projected RMSProp step on ``∇_ν L = ε - J_c`` (differentiable)."""
-        grad = threshold - constraint_value
-        square_avg = rmsprop_state(self.optimizer, self.param)
-        new_value, new_square_avg = rmsprop_step(self.value, grad, square_avg, lr=self.lr)
-        return torch.relu(new_value), new_square_avg
+    ) -> torch.Tensor:
+        """ν' after one step on the slack ``J_c − ε`` (differentiable in both)."""
+        return torch.exp(self.log_value + self.lr * (constraint_value - threshold))
 
-    def commit(self, new_value: torch.Tensor, new_square_avg: torch.Tensor) -> None:
-        """Make a proposal the current value (and its RMSProp state the optimizer's)."""
-        commit_rmsprop(
-            self.optimizer, [self.param], [new_value.detach()], [new_square_avg.detach()]
+    def commit(self, new_value: torch.Tensor) -> None:
+        """Make a proposal the current value (log ν clamped at log ``floor``)."""
+        self.log_value = torch.log(new_value.detach().clamp_min(self.floor)).to(
+            self.log_value.dtype
         )
+
+    def get_state(self) -> dict[str, Any]:
+        return {"log_value": self.log_value.clone()}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Also reads a checkpoint of the earlier RMSProp multiplier (``{"value", "optimizer"}``)."""
+        if "log_value" not in state:
+            value = torch.as_tensor(state["value"], dtype=self.log_value.dtype)
+            state = {"log_value": torch.log(value.clamp_min(self.floor))}
+        self.log_value = torch.as_tensor(state["log_value"], dtype=self.log_value.dtype).clone()

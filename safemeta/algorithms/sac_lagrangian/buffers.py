@@ -152,6 +152,17 @@ class SafeReplay:
         """Observations of a resampled batch B' from D (the ε meta-objective needs only s)."""
         return self.main.data["obs"][torch.randint(self.main.size, (n,), generator=generator)]
 
+    def sample_all_observations(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """Observations drawn uniformly from every transition seen (D ∪ D_s: the routing is
+        disjoint, so each transition is in exactly one of them)."""
+        n_main = self.main.size
+        index = torch.randint(n_main + self.safety.size, (n,), generator=generator)
+        from_safety = index >= n_main
+        obs = self.main.data["obs"][index.clamp(max=max(n_main - 1, 0))]
+        if from_safety.any():
+            obs[from_safety] = self.safety.data["obs"][index[from_safety] - n_main]
+        return obs
+
     def sample_safety(self, n: int, generator: torch.Generator) -> Batch:
         """A batch from D ∪ D_s: uniform over the union, or ``safety_fraction`` of it from D_s."""
         n_main, n_safe = self.main.size, self.safety.size

@@ -16,7 +16,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from safemeta.algorithms.common.config_state import FamilyConfig
 from safemeta.algorithms.sac_lagrangian.module import SafeSACModule
 from safemeta.algorithms.sac_lagrangian.table1 import GAMMA_COST, GAMMA_REWARD
-from safemeta.algorithms.sac_lagrangian.update import UpdateSettings
+from safemeta.algorithms.sac_lagrangian.update import UpdateSettings, epsilon_upper_bound
 
 _CHOICES = {
     "policy_objective": ("lagrangian", "rcpo"),
@@ -52,7 +52,7 @@ class SafeSACConfig(FamilyConfig):
         # learning rates and targets
         self.actor_lr = 3e-4
         self.critic_lr = 3e-4
-        self.nu_lr = 3e-4
+        self.nu_lr = 5e-3  # log-space step per unit slack (LagrangeMultiplier)
         self.epsilon_lr = 3e-4
         self.alpha_lr = 3e-4
         self.tau = 0.005
@@ -107,14 +107,26 @@ class SafeSACConfig(FamilyConfig):
                 ``"meta_q_hat"`` (Meta-SAC on Q̂).
             actor_optimizer: ``"rmsprop"`` (required by the meta variants) or ``"adam"``.
             gamma_c: discount of the safety critic γ_c (Eq. 2).
-            epsilon: the constraint threshold ε (fixed, or the initial value when meta-learned).
-            nu: the initial Lagrange multiplier ν.
+            epsilon: the constraint threshold ε (fixed, or the initial value when meta-learned),
+                in [0, 1/(1 − γ_c)], the range of Q_c (the project's bound; 2.5 at γ_c = 0.6).
+            nu: the initial Lagrange multiplier ν (> 0).
             alpha: the initial entropy temperature α.
             target_entropy: SACv2's target entropy; None = −dim(A).
             actor_lr, critic_lr, nu_lr, epsilon_lr, alpha_lr: β_φ, critic, β_ν, β_ε, β_α.
-                Decided where the paper is silent: ν and ε take RMSProp steps (ν ≥ 0; ε kept in
-                [0, 1], the range of Q_c, a discounted violation probability); α is learned as
-                log α with Adam, clamped to α ≤ 1 for the meta updates (Eq. 15's 0 < α ≤ 1).
+                Decided where the paper is silent: ν steps in log space by β_ν·(J_c − ε), a
+                change proportional to the slack (``LagrangeMultiplier``; the default 5e-3 takes
+                ν from Table I's 100 to 1 in ≈ 1,800 updates at a slack of −0.5, within 10 % of
+                the shipped Car-Circle2 budget); ε takes RMSProp steps in
+                [0, 1/(1 − γ_c)]; α is learned as log α with Adam, clamped to α ≤ 1 for the meta
+                updates (Eq. 15's 0 < α ≤ 1).
+                **J_c of ν's step.** The paper contradicts itself: Alg. 1 (lines 8-11) stores a
+                violating transition in D_s *only*, Sec. IV-D says "D stores all the
+                transitions". Under Alg. 1's routing, B ⊂ D misses exactly the states where the
+                policy violates, so the batch-mean Q_c over B underestimates J_c (0.34 against a
+                true 0.89 measured on one replay). We keep Alg. 1's routing (B for critics and
+                actor, D ∪ D_s for the safety critic, as written) and measure ν's J_c on states
+                drawn uniformly from D ∪ D_s — every transition exactly once — with actions of
+                the current policy.
             tau: Polyak coefficient of the target critics.
             actor_hiddens, critic_hiddens: hidden layer sizes of the MLPs.
             replay_capacity, safety_replay_capacity, initial_state_capacity: sizes of D, D_s, D_0.
@@ -197,13 +209,17 @@ class SafeSACConfig(FamilyConfig):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
                 self._value_error(f"{name}={value!r} must be a positive number, e.g. 3e-4")
-        if not 0.0 <= self.epsilon <= 1.0:
+        epsilon_high = epsilon_upper_bound(self.gamma_c)
+        if not 0.0 <= self.epsilon <= epsilon_high:
             self._value_error(
-                f"epsilon={self.epsilon} must be in [0, 1] (Q_c is a discounted violation "
-                "probability); Table I uses 0.4-0.6"
+                f"epsilon={self.epsilon} must be in [0, 1/(1 - gamma_c)] = [0, {epsilon_high:g}] "
+                "(the range of Q_c); Table I uses 0.4-0.6"
             )
-        if self.nu < 0:
-            self._value_error(f"nu={self.nu} must be >= 0 (a Lagrange multiplier)")
+        if not self.nu > 0:
+            self._value_error(
+                f"nu={self.nu} must be > 0 (a Lagrange multiplier stepped in log space); "
+                "e.g. nu=1, or Table I's value (preset: table1)"
+            )
         alpha_high = 1.0 if self.alpha_update != "target_entropy" else float("inf")
         if not 0.0 < self.alpha <= alpha_high:
             self._value_error(

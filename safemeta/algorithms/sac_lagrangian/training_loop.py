@@ -12,7 +12,8 @@ def run_updates(
     core: SafeSACUpdate, replay: SafeReplay, num_updates: int, batch_size: int
 ) -> torch.Tensor | None:
     """``num_updates`` updates, each on fresh batches: B from D, the safety batch from D ∪ D_s,
-    B' (observations) resampled from D, and initial states from D_0. Returns the mean statistics
+    B' (observations) resampled from D, initial states from D_0, and the states of ν's J_c
+    uniformly from D ∪ D_s. Returns the mean statistics
     (``STAT_NAMES`` order), or None when nothing ran (D or D_0 not ready)."""
     if num_updates <= 0 or not replay.ready(batch_size):
         return None
@@ -23,5 +24,6 @@ def run_updates(
         safety_batch = replay.sample_safety(batch_size, generator)
         meta_obs = replay.sample_observations(batch_size, generator)
         initial_obs = replay.initial.sample(batch_size, generator)
-        total += core.step(batch, safety_batch, meta_obs, initial_obs)
+        constraint_obs = replay.sample_all_observations(batch_size, generator)
+        total += core.step(batch, safety_batch, meta_obs, initial_obs, constraint_obs)
     return total / num_updates

@@ -59,6 +59,12 @@ STAT_NAMES = (
 )
 
 
+def epsilon_upper_bound(gamma_c: float) -> float:
+    """The largest value Q_c can take, 1/(1 − γ_c) (a cost of 1 at every step): the project's
+    upper bound for ε (the paper gives none; 2.5 at γ_c = 0.6, so ε₀ = 1 is interior)."""
+    return 1.0 / (1.0 - gamma_c)
+
+
 class Batch(NamedTuple):
     """Transitions as tensors: ``obs [B, O]``, ``actions [B, A]``, the rest ``[B]``."""
 
@@ -82,7 +88,7 @@ class UpdateSettings:
     tau: float = 0.005
     actor_lr: float = 3e-4
     critic_lr: float = 3e-4
-    nu_lr: float = 3e-4
+    nu_lr: float = 5e-3
     epsilon_lr: float = 3e-4
     alpha_lr: float = 3e-4
     actor_optimizer: OptimizerName = "rmsprop"
@@ -120,7 +126,11 @@ class SafeSACUpdate:
         self.action_dim = module.pi[-1].out_features // 2
         self.nu = LagrangeMultiplier(settings.initial_nu, lr=settings.nu_lr, dtype=dtype)
         self.epsilon = ProjectedScalar(
-            settings.initial_epsilon, lr=settings.epsilon_lr, low=0.0, high=1.0, dtype=dtype
+            settings.initial_epsilon,
+            lr=settings.epsilon_lr,
+            low=0.0,
+            high=epsilon_upper_bound(settings.gamma_c),
+            dtype=dtype,
         )
         meta_alpha = settings.alpha_update != "target_entropy"
         self.log_alpha = ProjectedScalar(
@@ -196,10 +206,26 @@ class SafeSACUpdate:
         critic_term = sample.q_r_min - nu_new.detach() * sample.q_c_max
         return penalised_actor_gradient(sample, self.actor_params, critic_term)
 
+    def constraint_estimate(self, obs: torch.Tensor) -> torch.Tensor:
+        """J_c = E_s[max_i Q_{c_i}(s, a)], a ~ π_φ(s), over ``obs`` (no graph)."""
+        m = self.module
+        with torch.no_grad():
+            action, _ = squashed_gaussian(m.pi(obs), self._noise(obs.shape[0], obs.dtype))
+            return critic_values(m.qc, obs, action).max(dim=0).values.mean()
+
     def step(
-        self, batch: Batch, safety_batch: Batch, meta_obs: torch.Tensor, initial_obs: torch.Tensor
+        self,
+        batch: Batch,
+        safety_batch: Batch,
+        meta_obs: torch.Tensor,
+        initial_obs: torch.Tensor,
+        constraint_obs: torch.Tensor,
     ) -> torch.Tensor:
-        """One update (lines 12-20). Returns the statistics in ``STAT_NAMES`` order."""
+        """One update (lines 12-20). Returns the statistics in ``STAT_NAMES`` order.
+
+        ``constraint_obs``: states drawn uniformly from every transition (D ∪ D_s), on which ν's
+        step measures J_c (see ``SafeSACConfig.training``: B ⊂ D under-represents violations).
+        """
         m, s = self.module, self.settings
         alpha = self.log_alpha.value.exp()
         reward_loss, safety_loss = self._critic_steps(batch, safety_batch, alpha)
@@ -207,11 +233,11 @@ class SafeSACUpdate:
         # Line 15: ν' (differentiable in ε when ε is meta-learned).
         meta_epsilon = s.epsilon_update != "fixed"
         epsilon = self.epsilon.param if meta_epsilon else self.epsilon.value
+        mean_q_c = self.constraint_estimate(constraint_obs)
+        nu_new = self.nu.proposal(mean_q_c, epsilon)
         sample = sample_policy(
             m.pi, m.qr, m.qc, batch.obs, self._noise(batch.obs.shape[0], batch.obs.dtype)
         )
-        mean_q_c = sample.q_c_max.mean().detach()
-        nu_new, nu_square_avg = self.nu.proposal(mean_q_c, epsilon)
 
         # Line 16: the actor step, with α symbolic when α is meta-learned.
         meta_alpha = s.alpha_update != "target_entropy"
@@ -274,7 +300,7 @@ class SafeSACUpdate:
             log_alpha = self.log_alpha.value.clone().requires_grad_(True)
             loss = losses.target_entropy_alpha_loss(log_alpha, -entropy, self.target_entropy)
             self.log_alpha.descend(torch.autograd.grad(loss, log_alpha)[0])
-        self.nu.commit(nu_new, nu_square_avg)
+        self.nu.commit(nu_new)
         polyak_update(m.qr_target, m.qr, s.tau)
         polyak_update(m.qc_target, m.qc, s.tau)
         self.updates_done += 1
