@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,8 @@ from pydantic import BaseModel, ValidationError
 from safemeta.algorithms.registry import ANY_ENV, get_algorithm_entry, registered_algorithms
 from safemeta.environments.registry import get_env_entry, registered_envs
 from safemeta.platform.schema import Experiment, format_location
-from safemeta.platform.trial import TrialSpec
+from safemeta.platform.trial import TrialSpec, build_algorithm_config
+from safemeta.platform.values import parameter_annotations, training_annotations, typed_problems
 
 _UNION_TAGS = {"list[int]", "SeedRange"}
 
@@ -52,7 +53,30 @@ def validate_experiment(raw: Any, source: str = "<experiment>") -> Experiment:
     problems = registry_problems(experiment)
     if problems:
         raise ExperimentError(source, problems)
+    problems = config_problems(experiment)
+    if problems:
+        raise ExperimentError(source, problems)
     return experiment
+
+
+def config_problems(experiment: Experiment) -> list[str]:
+    """Build and validate each (algorithm, environment) config as its trials will (RLlib's and
+    our ranges and combinations); no Ray cluster is started."""
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for trial in expand_trials(experiment):
+        if (trial.label, trial.env) in seen:
+            continue
+        seen.add((trial.label, trial.env))
+        index = next(
+            i for i, a in enumerate(experiment.algorithms) if a.display_name == trial.label
+        )
+        try:
+            build_algorithm_config(trial).validate()
+        except (ValueError, TypeError) as error:
+            message = str(error).splitlines()[0]
+            problems.append(f"algorithms[{index}] ({trial.label} on {trial.env}): {message}")
+    return problems
 
 
 def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
@@ -96,13 +120,6 @@ def schema_problems(error: ValidationError, raw: Mapping[str, Any]) -> list[str]
     return lines or [str(error)]
 
 
-def _creator_parameters(creator: Any) -> tuple[set[str], bool]:
-    target = creator.__init__ if inspect.isclass(creator) else creator
-    parameters = list(inspect.signature(target).parameters.values())
-    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
-    return {p.name for p in parameters if p.name != "self"}, open_ended
-
-
 def registry_problems(experiment: Experiment) -> list[str]:
     """Names, presets, hyperparameters and env kwargs that the registries do not know."""
     problems: list[str] = []
@@ -113,13 +130,16 @@ def registry_problems(experiment: Experiment) -> list[str]:
             problems.append(f"{where}.name: {_unknown(env.name, env_names, 'environment')}")
             continue
         entry = get_env_entry(env.name)
-        accepted, open_ended = _creator_parameters(entry.creator())
-        unknown = sorted(set(env.kwargs) - accepted)
-        if unknown and not open_ended:
-            problems.append(
-                f"{where}.kwargs: {', '.join(unknown)} not accepted by {env.name}; "
-                f"allowed: {', '.join(sorted(accepted)) or '(none)'}"
+        annotations, open_ended = parameter_annotations(entry.creator())
+        for name in sorted(set(env.kwargs) - set(annotations)) if not open_ended else []:
+            close = difflib.get_close_matches(name, annotations, n=1)
+            fix = (
+                f"did you mean {close[0]}?"
+                if close
+                else f"allowed: {', '.join(sorted(annotations)) or '(none)'}"
             )
+            problems.append(f"{where}.kwargs.{name}: not accepted by {env.name}; {fix}")
+        problems += typed_problems(env.kwargs, annotations, f"{where}.kwargs")
     algorithm_names = registered_algorithms()
     for i, algo in enumerate(experiment.algorithms):
         where = f"algorithms[{i}]"
@@ -134,6 +154,11 @@ def registry_problems(experiment: Experiment) -> list[str]:
                 f"{where}.hyperparameters: {', '.join(unknown)} not accepted by {algo.name}; "
                 f"allowed: {', '.join(sorted(allowed))}"
             )
+        problems += typed_problems(
+            algo.hyperparameters,
+            training_annotations(entry.config_cls()),
+            f"{where}.hyperparameters",
+        )
         if algo.preset is not None:
             presets = entry.presets()
             if algo.preset not in presets:

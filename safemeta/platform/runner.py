@@ -53,6 +53,38 @@ def quiet_rllib_notices() -> None:
         logging.getLogger(name).addFilter(_DropApiStackNotice())
 
 
+def trial_cpu_demand(trials: list[TrialSpec]) -> tuple[float, TrialSpec]:
+    """The largest CPU request of one trial (main process + env runners), and that trial."""
+    from safemeta.platform.trial import build_algorithm_config
+
+    demands = []
+    for trial in trials:
+        config = build_algorithm_config(trial)
+        request = config.algo_class.default_resource_request(config)
+        demands.append((float(request.required_resources.get("CPU", 0.0)), trial))
+    return max(demands, key=lambda d: d[0])
+
+
+def check_capacity(trials: list[TrialSpec], cpus: float, where: str) -> None:
+    """ValueError (one line) if a trial asks for more CPUs than ``where`` has: Tune would wait
+    for them forever."""
+    demand, trial = trial_cpu_demand(trials)
+    if demand > cpus:
+        raise ValueError(
+            f"resources: trial {trial.trial_name} needs {demand:g} CPUs (cpus_per_trial="
+            f"{trial.cpus_per_trial:g}, env_runners={trial.env_runners}) but {where} has "
+            f"{cpus:g}; lower resources.cpus_per_trial / env_runners or pass --address of a "
+            "larger cluster"
+        )
+
+
+def local_cpus() -> float:
+    """CPUs the embedded local Ray would start with."""
+    from ray._private.utils import get_num_cpus
+
+    return float(get_num_cpus())
+
+
 def ensure_ray(address: str | None = None) -> None:
     """Connect to ``address`` (or ``RAY_ADDRESS``), or start the embedded local Ray."""
     if ray.is_initialized():
@@ -86,10 +118,12 @@ def run_experiment(
     if resume and restart:
         raise ValueError("--resume and --restart exclude each other")
     directory = sweep_dir(experiment)
+    trials = expand_trials(experiment)
+    local = not (address or os.environ.get("RAY_ADDRESS") or ray.is_initialized())
+    if local:  # before Ray starts, and before anything is written or deleted
+        check_capacity(trials, local_cpus(), "this machine")
     if restart and directory.exists():
         shutil.rmtree(directory)
-    uri = resolve_tracking_uri(tracking_uri or experiment.tracking.mlflow_uri)
-    trials = expand_trials(experiment)
     if resume and not tune.Tuner.can_restore(str(directory)):
         raise FileNotFoundError(
             f"nothing to resume at {directory}; run without --resume to start the sweep"
@@ -99,9 +133,12 @@ def run_experiment(
             f"{directory} already holds sweep {experiment.name!r}; use --resume to continue it "
             "or --restart to start it afresh"
         )
+    uri = resolve_tracking_uri(tracking_uri or experiment.tracking.mlflow_uri)
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     quiet_rllib_notices()
     ensure_ray(address)
+    if not local:
+        check_capacity(trials, float(ray.cluster_resources().get("CPU", 0.0)), "the cluster")
     tracker = MlflowSweepTracker(
         tracking_uri=uri,
         experiment_name=experiment.experiment_name,

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from safemeta.algorithms.onpolicy.cpo import (
+    CPODual,
     CPOCase,
     cpo_accept,
     cpo_step,
@@ -223,7 +224,8 @@ def cpo_update(
     ``cpo_dual`` on the cross-fitted q, r, s (``cross_fitted_products``: unbiased for the true
     ḡ, ā, where in-batch aᵀH⁻¹a carries a noise term ∝ 1/N that makes an unreachable cut look
     feasible). The step direction (v_F − νw_F, or −w_F in recovery) is built from F alone and
-    scaled to the trust-region boundary with the real H; the line search takes the KL on the
+    scaled to the trust-region boundary with the real H (over the limit with s ≤ 0, the recovery
+    direction −w_F rather than no step); the line search takes the KL on the
     whole batch and scores the reward and cost surrogates on E, which the step was not fitted
     on. ``constraint_value`` is b in the units of :math:`L_C = \\mathbb{E}[\\rho A_C]`, i.e.
     (J_C − d) / L for episodic J_C and episode length L.
@@ -242,6 +244,11 @@ def cpo_update(
     q, r, s = cross_fitted_products(g_f, g_e, a_f, a_e, v_f, w_f, w_e)
     b = torch.tensor(constraint_value, dtype=g_f.dtype)
     direction, dual = cpo_step(v_f, w_f, q, r, s, b, settings.max_kl)
+    if dual.case is CPOCase.NO_COST_GRADIENT and constraint_value >= 0.0:
+        # Over the limit with a cost gradient below detection (cross-fitted s ≤ 0): no step
+        # would leave the violation in place; the recovery step against the fit half's estimate
+        # of a lowers the cost in expectation, and the held-out check rejects it if it does not.
+        direction, dual = -w_f, CPODual(dual.lam, dual.nu, CPOCase.INFEASIBLE_RECOVERY)
     nonzero = float(direction.norm()) > 0.0
     step = natural_step(direction, fvp(direction), settings.max_kl) if nonzero else direction
 
