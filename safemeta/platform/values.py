@@ -30,8 +30,8 @@ def _resolve(annotation: Any, owner: Any) -> Any:
     if isinstance(annotation, str):
         module = sys.modules.get(getattr(owner, "__module__", ""), None)
         try:
-            return eval(annotation, vars(module) if module else {})  # noqa: S307
-        except Exception:  # noqa: BLE001 — forward references we cannot resolve: skip
+            return eval(annotation, vars(module) if module else {})
+        except Exception:  # forward references we cannot resolve: skip
             return _SKIP
     return annotation
 
@@ -97,7 +97,7 @@ def value_problem(value: Any, annotation: Any) -> str | None:
         return f"got the string {value!r}; expected {_describe(annotation)}"
     try:
         adapter = TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
-    except Exception:  # noqa: BLE001 — pydantic cannot build a validator: do not guess
+    except Exception:  # pydantic cannot build a validator: do not guess
         return None
     try:
         adapter.validate_python(value)
@@ -107,9 +107,7 @@ def value_problem(value: Any, annotation: Any) -> str | None:
     return None
 
 
-def typed_problems(
-    values: Mapping[str, Any], annotations: Annotations, where: str
-) -> list[str]:
+def typed_problems(values: Mapping[str, Any], annotations: Annotations, where: str) -> list[str]:
     """One line per value that does not fit its parameter's annotation."""
     problems = []
     for name, value in values.items():

@@ -132,7 +132,7 @@ class LagrangeMultiplier:
         return {"log_value": self.log_value.clone()}
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Also reads a checkpoint of the earlier RMSProp multiplier (``{"value", "optimizer"}``)."""
+        """Also reads checkpoints of the earlier RMSProp multiplier (``{"value", "optimizer"}``)."""
         if "log_value" not in state:
             value = torch.as_tensor(state["value"], dtype=self.log_value.dtype)
             state = {"log_value": torch.log(value.clamp_min(self.floor))}

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from safemeta.algorithms.onpolicy.cpo import (
-    CPODual,
     CPOCase,
+    CPODual,
     cpo_accept,
     cpo_step,
     cross_fitted_products,

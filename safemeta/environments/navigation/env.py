@@ -446,6 +446,6 @@ def make_navigation_env(
 
 
 make_navigation_env.keyword_fields = NavTask  # type: ignore[attr-defined]
-"""``**task_fields`` are ``NavTask`` fields: the experiment-file checks read their names and types."""
+"""``**task_fields`` are ``NavTask`` fields: experiment-file checks read their names and types."""
 
 __all__ = ["LayoutError", "SafeNavigationEnv", "make_navigation_env"]
