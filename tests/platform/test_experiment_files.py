@@ -142,8 +142,8 @@ def test_unknown_hyperparameter_and_env_kwarg_list_what_is_allowed():
     raw = with_change(("algorithms", 0, "hyperparameters"), {"learning_rate": 1})
     raw["environments"][0]["kwargs"] = {"length": 3}
     env_problem, algo_problem = problems_of(raw)
-    assert env_problem.startswith("environments[0].kwargs: length not accepted by ScriptedCost-v0")
-    assert "episode_length" in env_problem
+    assert env_problem.startswith("environments[0].kwargs.length: not accepted by ScriptedCost-v0")
+    assert env_problem.endswith("did you mean episode_length?")
     assert algo_problem.startswith("algorithms[0].hyperparameters: learning_rate not accepted")
     assert "lr" in algo_problem.split("allowed:")[1]
 
