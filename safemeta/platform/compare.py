@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from safemeta.platform.cost_metrics import EPISODE_COST, EPISODE_RETURN, VIOLATION_RATE
@@ -270,4 +272,26 @@ def compare_sweep(sweep: str, tracking_uri: str, out_dir: Path, *, plots: bool =
             files.append(path)
     for path in files:
         client.log_artifact(parent, str(path), "comparison")
+    final = parent_metrics(rows)
+    if final:
+        client.log_batch(parent, metrics=final)
     return Report(rows=rows, markdown=markdown, files=files)
+
+
+def parent_metrics(rows: Sequence[ComparisonRow]) -> list[Metric]:
+    """The table's means (and CI bounds) as metrics of the sweep's parent run, named
+    ``algorithm.env.metric`` (and ``….low`` / ``….high``), so MLflow's chart view compares them."""
+    timestamp = int(time.time() * 1000)
+    metrics = []
+    for row in rows:
+        for name, estimate in row.estimates.items():
+            if estimate.n == 0:
+                continue
+            base = f"{row.algorithm}.{row.env}.{name}"
+            for suffix, value in (
+                ("", estimate.mean),
+                (".low", estimate.low),
+                (".high", estimate.high),
+            ):
+                metrics.append(Metric(base + suffix, float(value), timestamp, 0))
+    return metrics

@@ -32,11 +32,14 @@ class SweepProgress(tune.Callback):
         self._names: dict[str, str] = {}
         self._live: Live | None = None
         self._last_line = 0.0
+        self._started = time.monotonic()
+        self._steps_at_start: float | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_live": None}
 
     def setup(self, **info: Any) -> None:
+        self._started, self._steps_at_start = time.monotonic(), None
         if sys.stdout.isatty():
             self._live = Live(Table(), refresh_per_second=2, console=Console())
             self._live.start()
@@ -49,7 +52,7 @@ class SweepProgress(tune.Callback):
         title = " · ".join(
             f"{LABELS.get(s, s.lower())} {counts[s]}" for s in STATES if counts.get(s)
         )
-        table = Table(title=f"safemeta sweep {self.sweep}: {title}")
+        table = Table(title=f"safemeta sweep {self.sweep}: {title}", caption=self._speed())
         for column in ("trial", "status", "env steps", "return", "cost", "violation rate"):
             table.add_column(column, justify="left" if column == "trial" else "right")
         for trial in trials:
@@ -65,6 +68,18 @@ class SweepProgress(tune.Callback):
             )
         return table
 
+    def _speed(self) -> str:
+        """Elapsed time, env steps/s since this driver started, and the ETA at that rate."""
+        steps = sum(min(v.get(ENV_STEPS, 0.0), self.budget) for v in self._latest.values())
+        if self._steps_at_start is None and self._latest:
+            self._steps_at_start = steps  # after a resume, count only this driver's steps
+        elapsed = time.monotonic() - self._started
+        done = steps - (self._steps_at_start or 0.0)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        remaining = self.budget * self.total_trials - steps
+        eta = _duration(remaining / rate) if rate > 0 else "–"
+        return f"elapsed {_duration(elapsed)} · {rate:,.0f} env steps/s · ETA {eta}"
+
     def _line(self, trials: list) -> str:
         counts = {s: sum(t.status == s for t in trials) for s in STATES}
         steps = sum(min(v.get(ENV_STEPS, 0.0), self.budget) for v in self._latest.values())
@@ -73,7 +88,7 @@ class SweepProgress(tune.Callback):
         return (
             f"[{self.sweep}] pending {waiting} running {counts['RUNNING']} "
             f"done {counts['TERMINATED']} failed {counts['ERROR']} | "
-            f"env steps {steps:,.0f}/{total:,} ({100 * steps / total:.0f}%)"
+            f"env steps {steps:,.0f}/{total:,} ({100 * steps / total:.0f}%) | {self._speed()}"
         )
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
@@ -105,6 +120,16 @@ class SweepProgress(tune.Callback):
             self._live = None
         else:
             print(self._line(trials), flush=True)
+
+
+def _duration(seconds: float) -> str:
+    """``1h02m``, ``3m05s`` or ``42s``."""
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
 
 
 def _fmt(value: float | None) -> str:

@@ -27,6 +27,7 @@ TAG_KIND = "safemeta.kind"
 TAG_TRIAL_ID = "safemeta.trial_id"
 TAG_PARENT = "mlflow.parentRunId"
 TAG_RUN_NAME = "mlflow.runName"
+TAG_TRIAL_NAME = "safemeta.trial_name"
 SWEEP_STATE_FILE = "safemeta_sweep.json"
 MAX_PARAM_LENGTH = 6000
 LOGGED_RESULT_SECTIONS = ("learners",)  # besides result["safemeta"], algorithm-reported values
@@ -43,6 +44,12 @@ def resolve_tracking_uri(uri: str, base: Path | None = None) -> str:
     if uri.startswith(prefix):
         Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
     return uri
+
+
+def run_display_name(spec: TrialSpec) -> str:
+    """MLflow run name: what tells trials of one sweep apart comes first, since the UI's run
+    column truncates (``seed2 cpo SafetyPointGoal1-v0``)."""
+    return f"seed{spec.seed} {spec.label} {spec.env}"
 
 
 def git_commit(cwd: Path | None = None) -> str:
@@ -190,7 +197,8 @@ class MlflowSweepTracker(tune.Callback):
                 TAG_SWEEP: self.sweep,
                 TAG_KIND: "trial",
                 TAG_TRIAL_ID: trial.trial_id,
-                TAG_RUN_NAME: spec.trial_name,
+                TAG_RUN_NAME: run_display_name(spec),
+                TAG_TRIAL_NAME: spec.trial_name,
                 "algorithm": spec.label,
                 "algorithm_name": spec.algorithm,
                 "env": spec.env,
@@ -199,7 +207,7 @@ class MlflowSweepTracker(tune.Callback):
                 "safemeta_commit": self.safemeta_commit,
             }
             run_id = self.client.create_run(
-                self._experiment_id, run_name=spec.trial_name, tags=tags
+                self._experiment_id, run_name=run_display_name(spec), tags=tags
             ).info.run_id
             params = [Param(k, v) for k, v in trial_params(spec).items()]
             for start in range(0, len(params), 100):

@@ -138,6 +138,14 @@ def test_compare_table_values_files_and_artifacts(tmp_path):
     )[0]
     logged = {a.path for a in client.list_artifacts(parent.info.run_id, "comparison")}
     assert "comparison/comparison.md" in logged and "comparison/curves_envA.png" in logged
+    # The table's values are metrics of the parent run too (MLflow's chart view), and the
+    # report files are readable by the group.
+    final = client.get_run(parent.info.run_id).data.metrics
+    assert final["alg1.envA.episode_return"] == 200.0
+    assert final["alg1.envA.episode_return.low"] == 100.0
+    assert final["alg2.envA.violation_rate"] == pytest.approx(0.3)
+    for path in report.files:
+        assert path.stat().st_mode & 0o777 == 0o644, path
 
 
 def test_compare_cli_prints_the_table_and_rejects_unknown_sweeps(tmp_path):

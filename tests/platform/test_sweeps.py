@@ -38,7 +38,12 @@ def experiment_dict(tmp_path: Path, name: str, envs: list[str], **extra) -> dict
 def child_runs(client: MlflowClient, sweep: str) -> dict[str, object]:
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(experiments, filter_string=f"tags.`safemeta.sweep` = '{sweep}'")
-    return {r.data.tags["safemeta.kind"] + ":" + r.info.run_name: r for r in runs}
+    return {
+        r.data.tags["safemeta.kind"]
+        + ":"
+        + r.data.tags.get("safemeta.trial_name", r.info.run_name): r
+        for r in runs
+    }
 
 
 def test_sweep_tracks_trials_and_isolates_a_failing_one(local_ray, tmp_path):
