@@ -13,6 +13,7 @@ import ray
 from ray import tune
 
 from safemeta.platform.experiment import expand_trials
+from safemeta.platform.jobs import job_output_problems
 from safemeta.platform.progress import SweepProgress
 from safemeta.platform.schema import Experiment
 from safemeta.platform.tracking import MlflowSweepTracker, resolve_tracking_uri
@@ -117,6 +118,11 @@ def run_experiment(
     """
     if resume and restart:
         raise ValueError("--resume and --restart exclude each other")
+    problems = job_output_problems(
+        tracking_uri or experiment.tracking.mlflow_uri, experiment.storage_path
+    )
+    if problems:
+        raise ValueError("; ".join(problems))
     directory = sweep_dir(experiment)
     trials = expand_trials(experiment)
     local = not (address or os.environ.get("RAY_ADDRESS") or ray.is_initialized())

@@ -77,3 +77,59 @@ def test_bad_value_fails_before_ray_with_one_line(tmp_path: Path, change: str) -
     assert CASES[change] in text
     assert "Started a local Ray instance" not in done.stdout + done.stderr
     assert sorted(p.name for p in work.iterdir()) == ["bad.yaml"]  # no mlruns, no results
+
+
+def test_job_context_refuses_outputs_inside_the_temporary_working_dir(tmp_path: Path) -> None:
+    # What Ray's job supervisor sets for an entrypoint with an uploaded working_dir; the default
+    # sqlite store and results folder are relative, i.e. inside that (temporary) dir.
+    work = tmp_path / "work"
+    work.mkdir()
+    path = work / "job.yaml"
+    path.write_text(yaml.safe_dump(BASE))
+    job = '{"runtime_env": {"working_dir": "gcs://_ray_pkg_0123.zip"}, "metadata": {}}'
+    env = {
+        "PYTHONPATH": str(REPO),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "RAY_JOB_CONFIG_JSON_ENV_VAR": job,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "safemeta.platform.cli", "run", str(path)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    text = " ".join(done.stderr.split())
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert (
+        "tracking URI sqlite:///mlruns/mlflow.db is inside the job's temporary working dir" in text
+    )
+    assert "pass --tracking-uri http://MLFLOW-SERVER:5000" in text
+    assert "storage_path results is inside" in text
+    assert sorted(p.name for p in work.iterdir()) == ["job.yaml"]
+    # Outputs outside the working dir are fine (the run proceeds past this check).
+    outside = {
+        **BASE,
+        "storage_path": str(tmp_path / "results"),
+        "resources": {"cpus_per_trial": 64},
+    }
+    path.write_text(yaml.safe_dump(outside))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "safemeta.platform.cli",
+            "run",
+            str(path),
+            "--tracking-uri",
+            f"sqlite:///{tmp_path}/mlflow.db",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert "resources: trial" in " ".join(done.stderr.split())  # the next check speaks

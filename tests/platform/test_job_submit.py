@@ -114,3 +114,14 @@ def test_submit_runs_a_sweep_as_a_job_and_records_it_in_mlflow(ray_head, tmp_pat
     trial = next(r for r in runs if r.data.tags["safemeta.kind"] == "trial")
     assert trial.info.status == "FINISHED"
     assert trial.data.metrics["env_steps"] == 400
+    # Resubmitting the same file needs --restart (or --resume); submit.sh passes it on.
+    again = subprocess.run(
+        [str(REPO / "cluster" / "submit.sh"), "--restart", "tiny.yaml", url],
+        cwd=job_dir,
+        env={**env, "MLFLOW_TRACKING_URI": uri},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, (again.stdout + again.stderr)[-4000:]
+    assert "1/1 trials finished" in again.stdout + again.stderr
