@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -20,7 +21,7 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from safemeta.platform.files import write_json_atomic
-from safemeta.platform.trial import ENV_STEPS, TrialSpec, build_algorithm_config
+from safemeta.platform.trial import ENV_STEPS, WINDOW_FILE, TrialSpec, build_algorithm_config
 
 TAG_SWEEP = "safemeta.sweep"
 TAG_KIND = "safemeta.kind"
@@ -44,6 +45,20 @@ def resolve_tracking_uri(uri: str, base: Path | None = None) -> str:
     if uri.startswith(prefix):
         Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
     return uri
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+"""Terminal colour/control sequences (Tune's error.txt carries them): stripped from tracebacks."""
+
+
+def checkpoint_iteration(checkpoint: Any) -> float:
+    """The training iteration a trial checkpoint was taken at (``SafemetaTrial`` writes it);
+    infinity if it cannot be read (then every pending row is committed)."""
+    try:
+        with checkpoint.filesystem.open_input_stream(f"{checkpoint.path}/{WINDOW_FILE}") as f:
+            return float(json.loads(f.read())["training_iteration"])
+    except (OSError, KeyError, ValueError, AttributeError):
+        return float("inf")
 
 
 def run_display_name(spec: TrialSpec) -> str:
@@ -136,10 +151,11 @@ class MlflowSweepTracker(tune.Callback):
         self.parent_run_id = ""
         self._runs: dict[str, str] = {}
         self._checkpoints: dict[str, str] = {}
+        self._pending: dict[str, list[tuple[int, list[Metric]]]] = {}
         self.failed_trials = 0
 
     def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks with the sweep state
-        return {**self.__dict__, "_client": None, "_runs": {}, "_checkpoints": {}}
+        return {**self.__dict__, "_client": None, "_runs": {}, "_checkpoints": {}, "_pending": {}}
 
     @property
     def client(self) -> MlflowClient:
@@ -221,24 +237,43 @@ class MlflowSweepTracker(tune.Callback):
     def on_trial_result(
         self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
     ) -> None:
-        run_id = self._run_for(trial)
+        """Metrics wait here until a checkpoint covers them (see ``_commit``)."""
+        self._run_for(trial)
         step = int(result.get("safemeta", {}).get(ENV_STEPS, result.get("training_iteration", 0)))
         timestamp = int(result.get("timestamp", 0) * 1000)
         metrics = [Metric(k, v, timestamp, step) for k, v in numeric_metrics(result).items()]
         metrics.append(Metric("training_iteration", result["training_iteration"], timestamp, step))
-        for start in range(0, len(metrics), 1000):
-            self.client.log_batch(run_id, metrics=metrics[start : start + 1000])
+        self._pending.setdefault(trial.trial_id, []).append(
+            (int(result["training_iteration"]), metrics)
+        )
+
+    def _commit(self, trial: Any, up_to_iteration: float = float("inf")) -> None:
+        """Log the pending rows of iterations ≤ ``up_to_iteration`` to the trial's run.
+
+        Exactly once: a row reaches MLflow only when a checkpoint (or the trial's end) covers its
+        iteration. Rows past the last checkpoint are dropped when the trial restarts from that
+        checkpoint (retry, or ``--resume`` after the driver died) and are logged when re-run.
+        """
+        run_id = self._run_for(trial)
+        pending = self._pending.get(trial.trial_id, [])
+        ready = [m for it, ms in pending if it <= up_to_iteration for m in ms]
+        self._pending[trial.trial_id] = [(it, ms) for it, ms in pending if it > up_to_iteration]
+        for start in range(0, len(ready), 1000):
+            self.client.log_batch(run_id, metrics=ready[start : start + 1000])
 
     def on_checkpoint(
         self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any
     ) -> None:
+        self._commit(trial, checkpoint_iteration(checkpoint))
         self._checkpoints[trial.trial_id] = checkpoint.path
         if self.log_checkpoints == "all":
             name = Path(checkpoint.path).name
             self.client.log_artifacts(self._run_for(trial), checkpoint.path, f"checkpoints/{name}")
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._commit(trial)
         run_id = self._run_for(trial)
+        self._clear_earlier_error(run_id)
         path = self._checkpoints.get(trial.trial_id)
         if path is None and trial.checkpoint is not None:
             path = trial.checkpoint.path
@@ -248,14 +283,26 @@ class MlflowSweepTracker(tune.Callback):
         self.client.set_terminated(run_id, status="FINISHED")
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._pending.pop(trial.trial_id, None)  # past the checkpoint it restarts from
         run_id = self._run_for(trial)
         self.client.log_batch(run_id, tags=[RunTag("retries", str(trial.num_failures))])
 
+    def _clear_earlier_error(self, run_id: str) -> None:
+        """A run that finished after a failed attempt (retry, ``--resume``) keeps its earlier
+        error only as ``earlier_error``."""
+        tags = self.client.get_run(run_id).data.tags
+        if "error" in tags:
+            self.client.set_tag(run_id, "earlier_error", tags["error"])
+            self.client.delete_tag(run_id, "error")
+
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        # Rows past the last checkpoint stay unlogged: `--resume` re-runs them from there.
+        self._pending.pop(trial.trial_id, None)
         run_id = self._run_for(trial)
         self.failed_trials += 1
         error_file = Path(trial.local_path or "") / "error.txt"
         text = error_file.read_text() if error_file.is_file() else "no traceback was saved by Tune"
+        text = ANSI_ESCAPE.sub("", text)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "traceback.txt"
             path.write_text(text)

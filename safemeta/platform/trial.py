@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import random
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from safemeta.platform.files import write_json_atomic
 # Canonical per-iteration metrics, reported under result["safemeta"] by every trial.
 ENV_STEPS = "env_steps"
 WALL_TIME = "wall_time"
+"""Seconds of training of this trial's checkpoint lineage, cumulative across restores."""
 EPISODES_TOTAL = "episodes_total"
 EVAL_PREFIX = "eval_"
 WINDOW_FILE = "safemeta_episode_window.json"
@@ -138,6 +140,8 @@ class SafemetaTrial(tune.Trainable):
         self.algorithm = build_algorithm_config(self.spec).build_algo()
         self.window = EpisodeWindow(self.spec.violation_window)
         self.episodes_total = 0
+        self.wall_time_before = 0.0  # of earlier lineage segments (restored from checkpoints)
+        self.started = time.perf_counter()
 
     def step(self) -> dict[str, Any]:
         result = self.algorithm.train()
@@ -146,7 +150,7 @@ class SafemetaTrial(tune.Trainable):
         self.episodes_total += len(records)
         metrics = {
             ENV_STEPS: float(result.get("num_env_steps_sampled_lifetime", 0)),
-            WALL_TIME: float(result.get("time_total_s", 0.0)),
+            WALL_TIME: self.wall_time_before + time.perf_counter() - self.started,
             EPISODES_TOTAL: float(self.episodes_total),
             **self.window.summary(),
         }
@@ -161,7 +165,12 @@ class SafemetaTrial(tune.Trainable):
 
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         self.algorithm.save_to_path(checkpoint_dir)
-        state = {"window": self.window.get_state(), "episodes_total": self.episodes_total}
+        state = {
+            "window": self.window.get_state(),
+            "episodes_total": self.episodes_total,
+            "training_iteration": self.iteration,
+            "wall_time": self.wall_time_before + time.perf_counter() - self.started,
+        }
         write_json_atomic(Path(checkpoint_dir) / WINDOW_FILE, state)
 
     def load_checkpoint(self, checkpoint: str) -> None:
@@ -169,6 +178,8 @@ class SafemetaTrial(tune.Trainable):
         state = json.loads((Path(checkpoint) / WINDOW_FILE).read_text())
         self.window = EpisodeWindow.from_state(state["window"])
         self.episodes_total = state["episodes_total"]
+        # wall_time continues from the checkpoint (cumulative over restores).
+        self.wall_time_before, self.started = state.get("wall_time", 0.0), time.perf_counter()
 
     def cleanup(self) -> None:
         self.algorithm.stop()

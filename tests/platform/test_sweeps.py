@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -201,3 +202,30 @@ def test_retries_restart_a_failed_trial_from_its_checkpoint_in_the_same_mlflow_r
     assert trial.data.tags["retries"] == "2"
     steps = [m.step for m in client.get_metric_history(trial.info.run_id, "env_steps")]
     assert sorted(set(steps)) == [40, 80, 120]
+
+
+def test_restarts_log_every_step_exactly_once_with_cumulative_wall_time(local_ray, tmp_path):
+    """Checkpoints every 3 iterations of 40 steps; the env raises 190 steps after each (re)start,
+    i.e. in iterations 5 and 8, after iterations 4 and 7 reported results that no checkpoint
+    covers. The trial restarts from iterations 3 and 6; MLflow must hold each iteration once, the
+    values of the lineage that finished, and a wall time that never goes back."""
+    raw = experiment_dict(
+        tmp_path,
+        "exactly_once",
+        ["ScriptedCostFailingLate-v0"],
+        budget={"env_steps": 360},
+        checkpoints={"every_iterations": 3, "keep": 1},
+        fault_tolerance={"retries": 3},
+    )
+    outcome = run_experiment(validate_experiment(raw), experiment_file_text="")
+    assert (outcome.finished, outcome.failed) == (1, 0)
+    client = MlflowClient(outcome.tracking_uri)
+    trial = child_runs(client, "exactly_once")["trial:ppo__ScriptedCostFailingLate-v0__seed0"]
+    assert int(trial.data.tags["retries"]) >= 1  # the restarts did happen
+    iterations = client.get_metric_history(trial.info.run_id, "training_iteration")
+    assert sorted(m.value for m in iterations) == list(range(1, 10))  # each once, none missing
+    steps = sorted(m.step for m in iterations)
+    assert len(set(steps)) == len(steps) and steps[-1] >= 360
+    wall = sorted(client.get_metric_history(trial.info.run_id, "wall_time"), key=lambda m: m.step)
+    assert [m.step for m in wall] == steps
+    assert all(b.value > a.value for a, b in itertools.pairwise(wall))

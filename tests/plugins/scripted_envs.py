@@ -82,3 +82,9 @@ register_env(
     "Test env: ScriptedCost-v0 at 20 ms per step.",
     step_sleep_s=0.02,
 )
+register_env(
+    "ScriptedCostFailingLate-v0",
+    "tests.plugins.scripted_envs:ScriptedCostEnv",
+    "Test env: ScriptedCost-v0 that raises after 190 steps (between checkpoints).",
+    fail_after_steps=190,
+)
