@@ -98,13 +98,16 @@ def run(
     except (FileExistsError, FileNotFoundError, ValueError) as error:
         error_console.print(f"[red]{error}[/]")
         raise typer.Exit(2) from None
+    unfinished = outcome.total - outcome.finished - outcome.failed
     console.print(
         f"sweep {experiment.name}: {outcome.finished}/{outcome.total} trials finished, "
-        f"{outcome.failed} failed · results {outcome.sweep_dir} · MLflow {outcome.tracking_uri}"
+        f"{outcome.failed} failed"
+        + (f", {unfinished} interrupted (continue with --resume)" if unfinished else "")
+        + f" · results {outcome.sweep_dir} · MLflow {outcome.tracking_uri}"
     )
     if compare and outcome.finished:
         _print_comparison(experiment.name, outcome.tracking_uri, Path("reports") / experiment.name)
-    if outcome.failed:
+    if outcome.failed or unfinished:
         raise typer.Exit(1)
 
 

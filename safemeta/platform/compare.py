@@ -21,7 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from safemeta.platform.cost_metrics import EPISODE_COST, EPISODE_RETURN, VIOLATION_RATE
 from safemeta.platform.files import write_bytes_atomic, write_text_atomic
-from safemeta.platform.tracking import TAG_KIND, TAG_PARENT, TAG_SWEEP
+from safemeta.platform.tracking import TAG_KIND, TAG_PARENT, TAG_SWEEP, reconcile_orphans
 
 TABLE_METRICS = (EPISODE_RETURN, VIOLATION_RATE, EPISODE_COST)
 CURVE_METRICS = (EPISODE_RETURN, EPISODE_COST, VIOLATION_RATE)
@@ -129,7 +129,8 @@ def load_trials(client: MlflowClient, experiment_id: str, parent_run_id: str) ->
 
 
 def comparison_rows(trials: Sequence[TrialCurves]) -> list[ComparisonRow]:
-    """One row per env × algorithm over its finished trials (failed ones are counted apart)."""
+    """One row per env × algorithm over its finished trials; ``failed`` counts FAILED runs
+    (interrupted ones, KILLED, are neither: ``--resume`` finishes them)."""
     groups: dict[tuple[str, str], list[TrialCurves]] = defaultdict(list)
     for trial in trials:
         groups[(trial.env, trial.algorithm)].append(trial)
@@ -145,7 +146,7 @@ def comparison_rows(trials: Sequence[TrialCurves]) -> list[ComparisonRow]:
                 env=env,
                 algorithm=algorithm,
                 seeds=tuple(sorted(t.seed for t in finished)),
-                failed=len(members) - len(finished),
+                failed=sum(t.status == "FAILED" for t in members),
                 estimates=estimates,
             )
         )
@@ -258,6 +259,7 @@ def compare_sweep(sweep: str, tracking_uri: str, out_dir: Path, *, plots: bool =
     """Build the comparison of ``sweep``; write CSV, Markdown and PNGs to ``out_dir`` and log them
     as artifacts of the sweep's parent run."""
     client = MlflowClient(tracking_uri=tracking_uri)
+    reconcile_orphans(client, sweep)
     experiment_id, parent = find_sweep(client, sweep)
     trials = load_trials(client, experiment_id, parent)
     rows = comparison_rows(trials)

@@ -10,13 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from mlflow.tracking import MlflowClient
 from ray import tune
 
 from safemeta.platform.experiment import expand_trials
 from safemeta.platform.jobs import job_output_problems
 from safemeta.platform.progress import SweepProgress
 from safemeta.platform.schema import Experiment
-from safemeta.platform.tracking import MlflowSweepTracker, resolve_tracking_uri
+from safemeta.platform.tracking import (
+    MlflowSweepTracker,
+    reconcile_orphans,
+    resolve_tracking_uri,
+)
 from safemeta.platform.trial import SafemetaTrial, TrialSpec
 
 
@@ -140,6 +145,7 @@ def run_experiment(
             "or --restart to start it afresh"
         )
     uri = resolve_tracking_uri(tracking_uri or experiment.tracking.mlflow_uri)
+    reconcile_orphans(MlflowClient(tracking_uri=uri), experiment.name)
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     quiet_rllib_notices()
     ensure_ray(address)
@@ -184,14 +190,14 @@ def run_experiment(
                 verbose=0,
             ),
         )
-    grid = tuner.fit()
+    tuner.fit()
     tracker.close_interrupted()
-    statuses = [r.error is None for r in grid]
+    statuses = tracker.trial_statuses()  # what MLflow (and `safemeta compare`) shows
     return SweepOutcome(
         sweep_dir=directory,
         tracking_uri=uri,
         parent_run_id=tracker.parent_run_id,
-        finished=sum(statuses),
-        failed=len(statuses) - sum(statuses),
+        finished=statuses.count("FINISHED"),
+        failed=statuses.count("FAILED"),
         total=len(trials),
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -29,6 +31,9 @@ TAG_TRIAL_ID = "safemeta.trial_id"
 TAG_PARENT = "mlflow.parentRunId"
 TAG_RUN_NAME = "mlflow.runName"
 TAG_TRIAL_NAME = "safemeta.trial_name"
+TAG_DRIVER = "safemeta.driver"
+"""``host:pid`` of the driver that runs (or last ran) a sweep: lets a later command tell an
+orphaned RUNNING run (driver killed) from a live one."""
 SWEEP_STATE_FILE = "safemeta_sweep.json"
 MAX_PARAM_LENGTH = 6000
 LOGGED_RESULT_SECTIONS = ("learners",)  # besides result["safemeta"], algorithm-reported values
@@ -59,6 +64,52 @@ def checkpoint_iteration(checkpoint: Any) -> float:
             return float(json.loads(f.read())["training_iteration"])
     except (OSError, KeyError, ValueError, AttributeError):
         return float("inf")
+
+
+def driver_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def driver_gone(tag: str | None) -> bool:
+    """True if the tagged driver ran on this host and its process no longer exists (a driver on
+    another host cannot be checked from here: False)."""
+    host, _, pid = (tag or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def reconcile_orphans(client: MlflowClient, sweep: str) -> int:
+    """Mark the RUNNING parent and trial runs of ``sweep`` whose driver is gone as KILLED (a
+    SIGKILLed driver cannot close them). Returns how many runs changed."""
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    if not experiments:
+        return 0
+    parents = client.search_runs(
+        experiments,
+        filter_string=f"tags.`{TAG_SWEEP}` = '{sweep}' and tags.`{TAG_KIND}` = 'sweep' "
+        "and attributes.status = 'RUNNING'",
+    )
+    changed = 0
+    for parent in parents:
+        if not driver_gone(parent.data.tags.get(TAG_DRIVER)):
+            continue
+        children = client.search_runs(
+            [parent.info.experiment_id],
+            filter_string=f"tags.`{TAG_PARENT}` = '{parent.info.run_id}' "
+            "and attributes.status = 'RUNNING'",
+        )
+        for run in [*children, parent]:
+            client.set_tag(run.info.run_id, "killed_because", "its driver process is gone")
+            client.set_terminated(run.info.run_id, status="KILLED")
+            changed += 1
+    return changed
 
 
 def run_display_name(spec: TrialSpec) -> str:
@@ -174,6 +225,7 @@ class MlflowSweepTracker(tune.Callback):
         if state_file.exists():
             self.parent_run_id = json.loads(state_file.read_text())["parent_run_id"]
             self.client.update_run(self.parent_run_id, status="RUNNING")
+            self.client.set_tag(self.parent_run_id, TAG_DRIVER, driver_id())
             return
         parent = self.client.create_run(
             self._experiment_id,
@@ -181,6 +233,7 @@ class MlflowSweepTracker(tune.Callback):
             tags={
                 TAG_SWEEP: self.sweep,
                 TAG_KIND: "sweep",
+                TAG_DRIVER: driver_id(),
                 "git_commit": self.commit,
                 "safemeta_commit": self.safemeta_commit,
             },
@@ -320,6 +373,14 @@ class MlflowSweepTracker(tune.Callback):
         unfinished = finished + errored < len(trials)
         status = "KILLED" if unfinished else "FAILED" if errored == len(trials) else "FINISHED"
         self.client.set_terminated(self.parent_run_id, status=status)
+
+    def trial_statuses(self) -> list[str]:
+        """MLflow status of each trial run of this sweep's parent."""
+        runs = self.client.search_runs(
+            [self._experiment_id],
+            filter_string=f"tags.`{TAG_PARENT}` = '{self.parent_run_id}'",
+        )
+        return [r.info.status for r in runs]
 
     def close_interrupted(self) -> None:
         """After an interrupt (Ctrl-C): trial runs still RUNNING, and the parent, become KILLED.

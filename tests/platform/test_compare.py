@@ -170,3 +170,52 @@ def test_compare_cli_prints_the_table_and_rejects_unknown_sweeps(tmp_path):
     )
     assert missing.returncode == 2
     assert "no sweep named 'nope'" in missing.stderr
+
+
+def test_orphaned_running_runs_are_marked_killed_by_the_next_compare(tmp_path):
+    # A driver SIGKILLed mid-sweep leaves its parent and trial runs RUNNING. The next command of
+    # that sweep closes them if their driver (host:pid tag) is gone; a live driver's are kept.
+    import socket
+    import subprocess
+
+    from safemeta.platform.tracking import TAG_DRIVER
+
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    make_sweep(uri)
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("known").experiment_id
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its pid names no process now
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        ids = {}
+        for name, pid in (("orphan", dead.pid), ("live", alive.pid)):
+            parent = client.create_run(
+                experiment,
+                run_name=name,
+                tags={
+                    "safemeta.sweep": name,
+                    "safemeta.kind": "sweep",
+                    TAG_DRIVER: f"{socket.gethostname()}:{pid}",
+                },
+            ).info.run_id
+            child = client.create_run(
+                experiment,
+                run_name=f"{name}-trial",
+                tags={
+                    "mlflow.parentRunId": parent,
+                    "safemeta.sweep": name,
+                    "safemeta.kind": "trial",
+                },
+            ).info.run_id
+            ids[name] = (parent, child)
+        for name in ("orphan", "live"):
+            compare_sweep(name, uri, tmp_path / name, plots=False)
+        statuses = {
+            name: [client.get_run(run_id).info.status for run_id in pair]
+            for name, pair in ids.items()
+        }
+        assert statuses == {"orphan": ["KILLED", "KILLED"], "live": ["RUNNING", "RUNNING"]}
+    finally:
+        alive.kill()
+        alive.wait()
