@@ -56,6 +56,7 @@ class OnPolicyConfig(FamilyConfig):
         self.cg_damping = 0.1
         self.line_search_steps = 15
         self.line_search_decay = 0.8
+        self.cost_gradient_averaging = 0.0  # CPO only: β of CostGradientAverage (0 = off)
         # Lagrangian and PPO settings (read only by the variants that use them).
         self.lagrangian_init = 0.0
         self.lagrangian_lr = 0.035
@@ -177,10 +178,13 @@ class TrustRegionConfig(OnPolicyConfig):
         cg_damping: float | None = NotProvided,
         line_search_steps: int | None = NotProvided,
         line_search_decay: float | None = NotProvided,
+        cost_gradient_averaging: float | None = NotProvided,
         **kwargs: Any,
     ) -> TrustRegionConfig:
         """δ = max mean KL per update; CG iterations and damping β (solves (H + βI)x = g);
-        line search: at most ``line_search_steps`` tries, step × ``line_search_decay`` each."""
+        line search: at most ``line_search_steps`` tries, step × ``line_search_decay`` each;
+        CPO: β of the cost-gradient average over updates (default 0: this batch only; 0.7 ≈ the
+        last 3 batches, half as many episodes as the J_C window)."""
         super().training(**kwargs)
         for name, value in locals().items():
             if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
@@ -194,6 +198,11 @@ class TrustRegionConfig(OnPolicyConfig):
             self.cg_iterations >= 1 and self.cg_damping >= 0,
             f"cg_iterations={self.cg_iterations} must be >= 1 and cg_damping="
             f"{self.cg_damping} >= 0 (e.g. 15 and 0.1)",
+        )
+        _check(
+            0.0 <= self.cost_gradient_averaging < 1.0,
+            f"cost_gradient_averaging={self.cost_gradient_averaging} must be in [0, 1) "
+            "(0 = off, the default)",
         )
         _check(
             self.line_search_steps >= 1 and 0 < self.line_search_decay < 1,

@@ -191,3 +191,41 @@ def cross_fitted_products(
     r = 0.5 * (g_fit.dot(w_held) + g_held.dot(w_fit))
     s = (0.5 * (a_fit.dot(w_held) + a_held.dot(w_fit))).clamp_min(0.0)
     return q, r, s
+
+
+class CostGradientAverage:
+    """Exponential averages of the two halves' cost gradients a_F, a_E over updates.
+
+    A 4,000-step batch estimates a with noise ≈ 25× its signal on PointGoal1 (cross-fitted
+    s ≈ 0.015 against an in-sample 0.4), so one batch's −w points mostly into noise. Successive
+    policies differ by KL ≤ δ, so their cost gradients are close: averaging the last ≈ 1/(1 − β)
+    batches (bias-corrected, as Adam's moments) divides the noise variance by ≈ (1 + β)/(1 − β)
+    at a small staleness bias. The halves are averaged separately, so F and E stay independent
+    and the cross-fitting stays unbiased. ``beta = 0`` keeps each batch's own gradients.
+    """
+
+    def __init__(self, beta: float) -> None:
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"cost gradient averaging beta={beta} must be in [0, 1)")
+        self.beta = beta
+        self.fit: torch.Tensor | None = None
+        self.held: torch.Tensor | None = None
+        self.updates = 0
+
+    def __call__(
+        self, a_fit: torch.Tensor, a_held: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Fold in this batch's (a_F, a_E); return the bias-corrected averages."""
+        if self.fit is None or self.fit.shape != a_fit.shape:
+            self.fit, self.held, self.updates = torch.zeros_like(a_fit), torch.zeros_like(a_held), 0
+        self.fit = self.beta * self.fit + (1.0 - self.beta) * a_fit.detach()
+        self.held = self.beta * self.held + (1.0 - self.beta) * a_held.detach()
+        self.updates += 1
+        correction = 1.0 - self.beta**self.updates
+        return self.fit / correction, self.held / correction
+
+    def get_state(self) -> dict:
+        return {"fit": self.fit, "held": self.held, "updates": self.updates}
+
+    def set_state(self, state: dict) -> None:
+        self.fit, self.held, self.updates = state["fit"], state["held"], int(state["updates"])

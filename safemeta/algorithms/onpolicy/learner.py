@@ -19,6 +19,7 @@ from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 
 from safemeta.algorithms.common.episode_costs import CostEstimate
 from safemeta.algorithms.common.scalars import ProjectedScalar
+from safemeta.algorithms.onpolicy.cpo import CostGradientAverage
 from safemeta.algorithms.onpolicy.lagrangian import lagrangian_advantages, multiplier_gradient
 from safemeta.algorithms.onpolicy.updates import (
     PolicyBatch,
@@ -32,6 +33,7 @@ from safemeta.algorithms.onpolicy.updates import (
 )
 
 LAGRANGE_STATE = "lagrange_multiplier"
+COST_GRADIENTS_STATE = "cpo_cost_gradients"
 CRITIC_OPTIMIZER = "critic"
 POLICY_OPTIMIZER = "policy"
 
@@ -65,6 +67,7 @@ class OnPolicyLearner(TorchLearner):
                 low=0.0,
             )
         self._generator = torch.Generator().manual_seed(int(cfg.seed or 0))
+        self.cost_gradients = CostGradientAverage(cfg.cost_gradient_averaging)
         self._cost_estimate: CostEstimate | None = None
 
     def configure_optimizers_for_module(self, module_id: str, config: Any = None) -> None:
@@ -133,7 +136,7 @@ class OnPolicyLearner(TorchLearner):
             metrics |= trpo_update(module, data, adv, settings)
         elif cfg.policy_update == "cpo":
             b = (estimate.episode_cost - cfg.cost_limit) / max(estimate.episode_length, 1.0)
-            metrics |= cpo_update(module, data, adv, cadv, b, settings)
+            metrics |= cpo_update(module, data, adv, cadv, b, settings, self.cost_gradients)
         else:
             metrics |= ppo_update(
                 module,
@@ -163,9 +166,13 @@ class OnPolicyLearner(TorchLearner):
         state = super().get_state(*args, **kwargs)
         if getattr(self, "lagrange", None) is not None and not kwargs.get("inference_only"):
             state[LAGRANGE_STATE] = self.lagrange.get_state()
+        if getattr(self, "cost_gradients", None) is not None and not kwargs.get("inference_only"):
+            state[COST_GRADIENTS_STATE] = self.cost_gradients.get_state()
         return state
 
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         if LAGRANGE_STATE in state and getattr(self, "lagrange", None) is not None:
             self.lagrange.set_state(state[LAGRANGE_STATE])
+        if COST_GRADIENTS_STATE in state:
+            self.cost_gradients.set_state(state[COST_GRADIENTS_STATE])

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from safemeta.algorithms.onpolicy.cpo import (
+    CostGradientAverage,
     CPOCase,
     CPODual,
     cpo_accept,
@@ -216,6 +217,7 @@ def cpo_update(
     cost_advantages: torch.Tensor,
     constraint_value: float,
     settings: TrustRegionSettings,
+    cost_gradients: CostGradientAverage | None = None,
 ) -> dict[str, float]:
     """CPO (Eq. 3-4) with cross-fitted dual quantities and a held-out line search.
 
@@ -228,7 +230,8 @@ def cpo_update(
     direction −w_F rather than no step); the line search takes the KL on the
     whole batch and scores the reward and cost surrogates on E, which the step was not fitted
     on. ``constraint_value`` is b in the units of :math:`L_C = \\mathbb{E}[\\rho A_C]`, i.e.
-    (J_C − d) / L for episodic J_C and episode length L.
+    (J_C − d) / L for episodic J_C and episode length L. ``cost_gradients`` (optional) averages
+    a_F and a_E over recent updates (``CostGradientAverage``).
     """
     fit, held = split_halves(len(batch))
     ev = PolicyEvaluator(module, batch)
@@ -237,6 +240,8 @@ def cpo_update(
     surrogate0, cost_surrogate0 = float(adv_e.mean()), float(cadv_e.mean())
     g_f, g_e = (flat_grad(ev.surrogate(advantages, rows), ev.params) for rows in (fit, held))
     a_f, a_e = (flat_grad(ev.surrogate(cost_advantages, rows), ev.params) for rows in (fit, held))
+    if cost_gradients is not None:  # averaged over recent updates, halves kept apart
+        a_f, a_e = cost_gradients(a_f, a_e)
     fvp = ev.fvp(settings.cg_damping)
     v_f, w_f, w_e = (
         conjugate_gradient(fvp, x, iterations=settings.cg_iterations) for x in (g_f, a_f, a_e)
