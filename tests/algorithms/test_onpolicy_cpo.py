@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 import torch
 
-from safemeta.algorithms.onpolicy.cpo import CPOCase, cpo_accept, cpo_dual, cpo_step
+from safemeta.algorithms.onpolicy.cpo import (
+    CostGradientAverage,
+    CPOCase,
+    cpo_accept,
+    cpo_dual,
+    cpo_step,
+)
 from safemeta.algorithms.onpolicy.updates import PolicyBatch, TrustRegionSettings, cpo_update
 
 D = torch.float64
@@ -396,3 +402,25 @@ def test_line_search_rejects_a_step_whose_held_out_cost_breaks_the_limit() -> No
     metrics = cpo_update(policy, batch, adv, cadv, b, one_try)
     assert metrics["line_search_accepted"] == 0.0
     assert torch.equal(_flat(policy), ref.theta0)
+
+
+def test_cost_gradient_average_is_bias_corrected_and_keeps_the_halves_apart() -> None:
+    average = CostGradientAverage(beta=0.5)
+    fit, held = average(torch.tensor([2.0, 0.0]), torch.tensor([0.0, 4.0]))
+    assert fit.tolist() == [2.0, 0.0] and held.tolist() == [0.0, 4.0]  # first call: the input
+    fit, held = average(torch.tensor([4.0, 0.0]), torch.tensor([0.0, 0.0]))
+    # m₁ = 0.5·2 = 1, m₂ = 0.5·1 + 0.5·4 = 2.5; bias-corrected m₂ / (1 − 0.5²) = 10/3
+    assert fit.tolist() == pytest.approx([2.5 / 0.75, 0.0])
+    assert held.tolist() == pytest.approx([0.0, 1.0 / 0.75])
+    # Constant true gradient plus independent noise: the averaged cross-fitted s concentrates.
+    gen = torch.Generator().manual_seed(0)
+    true = torch.full((50,), 0.1, dtype=D)
+    spread = {}
+    for beta in (0.0, 0.8):
+        average, values = CostGradientAverage(beta), []
+        for _ in range(400):
+            a_f, a_e = (true + torch.randn(50, generator=gen, dtype=D) for _ in range(2))
+            fit, held = average(a_f, a_e)
+            values.append(float(fit @ held))
+        spread[beta] = float(np.std(values[50:]))
+    assert spread[0.8] < 0.3 * spread[0.0]
