@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from typing import Any
 
 from ray import tune
@@ -33,13 +34,14 @@ class SweepProgress(tune.Callback):
         self._live: Live | None = None
         self._last_line = 0.0
         self._started = time.monotonic()
-        self._steps_at_start: float | None = None
+        self._samples: deque[tuple[float, float]] = deque(maxlen=20)
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_live": None}
 
     def setup(self, **info: Any) -> None:
-        self._started, self._steps_at_start = time.monotonic(), None
+        self._started = time.monotonic()
+        self._samples.clear()
         if sys.stdout.isatty():
             self._live = Live(Table(), refresh_per_second=2, console=Console())
             self._live.start()
@@ -69,13 +71,15 @@ class SweepProgress(tune.Callback):
         return table
 
     def _speed(self) -> str:
-        """Elapsed time, env steps/s since this driver started, and the ETA at that rate."""
+        """Elapsed time, env steps/s over the recent progress samples (so a resumed sweep's
+        restored steps do not count), and the ETA at that rate."""
         steps = sum(min(v.get(ENV_STEPS, 0.0), self.budget) for v in self._latest.values())
-        if self._steps_at_start is None and self._latest:
-            self._steps_at_start = steps  # after a resume, count only this driver's steps
-        elapsed = time.monotonic() - self._started
-        done = steps - (self._steps_at_start or 0.0)
-        rate = done / elapsed if elapsed > 0 else 0.0
+        now = time.monotonic()
+        if not self._samples or self._samples[-1][1] != steps:
+            self._samples.append((now, steps))
+        elapsed = now - self._started
+        (t0, s0), (t1, s1) = self._samples[0], self._samples[-1]
+        rate = (s1 - s0) / (t1 - t0) if t1 > t0 else 0.0
         remaining = self.budget * self.total_trials - steps
         eta = _duration(remaining / rate) if rate > 0 else "–"
         return f"elapsed {_duration(elapsed)} · {rate:,.0f} env steps/s · ETA {eta}"
