@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -14,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from ray import tune
 
 from safemeta.platform.experiment import expand_trials
+from safemeta.platform.files import write_json_atomic
 from safemeta.platform.jobs import job_output_problems
 from safemeta.platform.progress import SweepProgress
 from safemeta.platform.schema import Experiment
@@ -57,6 +59,52 @@ def quiet_rllib_notices() -> None:
     """Drop RLlib's per-config API-stack notice (the new stack is what safemeta uses)."""
     for name in ("ray.rllib.algorithms.algorithm_config", "ray.rllib.algorithms.sac.sac"):
         logging.getLogger(name).addFilter(_DropApiStackNotice())
+
+
+TRIALS_FILE = "safemeta_trials.json"
+"""The trial specs a sweep started with (``--resume`` compares the file's against them)."""
+
+
+def resume_problems(directory: Path, trials: list[TrialSpec]) -> list[str]:
+    """Differences between the file's trials and those the sweep started with, one line each.
+
+    A restored Tune sweep runs exactly the trials (and configs) it started with, so ``--resume``
+    with an edited file would silently ignore the edits; they are refused instead.
+    """
+    path = directory / TRIALS_FILE
+    if not path.is_file():
+        return []  # a sweep started before this file existed: nothing to compare with
+    started = {t["trial_name"]: t for t in json.loads(path.read_text())}
+    now = {t.trial_name: t.model_dump() for t in trials}
+    problems = []
+    for name in sorted(set(now) - set(started)):
+        problems.append(
+            f"resume: {name} is new in the file; a resumed sweep cannot add trials — run them "
+            "under another `name`, or --restart"
+        )
+    for name in sorted(set(started) - set(now)):
+        problems.append(f"resume: {name} is in the sweep but no longer in the file; restore it")
+    for name in sorted(set(now) & set(started)):
+        old, new = started[name], now[name]
+        for field in sorted(set(old) | set(new)):
+            if old.get(field) == new.get(field):
+                continue
+            if isinstance(old.get(field), dict) and isinstance(new.get(field), dict):
+                keys = sorted(
+                    k
+                    for k in set(old[field]) | set(new[field])
+                    if old[field].get(k) != new[field].get(k)
+                )
+                changes = ", ".join(
+                    f"{field}.{k} {old[field].get(k)!r} -> {new[field].get(k)!r}" for k in keys
+                )
+            else:
+                changes = f"{field} {old.get(field)!r} -> {new.get(field)!r}"
+            problems.append(
+                f"resume: {name}: {changes} differs from the sweep's start; revert it, or "
+                "--restart to apply it"
+            )
+    return problems
 
 
 def trial_cpu_demand(trials: list[TrialSpec]) -> tuple[float, TrialSpec]:
@@ -139,6 +187,10 @@ def run_experiment(
         raise FileNotFoundError(
             f"nothing to resume at {directory}; run without --resume to start the sweep"
         )
+    if resume:
+        problems = resume_problems(directory, trials)
+        if problems:
+            raise ValueError("; ".join(problems))
     if not resume and directory.exists() and tune.Tuner.can_restore(str(directory)):
         raise FileExistsError(
             f"{directory} already holds sweep {experiment.name!r}; use --resume to continue it "
@@ -190,6 +242,8 @@ def run_experiment(
                 verbose=0,
             ),
         )
+    if not resume:
+        write_json_atomic(directory / TRIALS_FILE, [t.model_dump() for t in trials])
     tuner.fit()
     tracker.close_interrupted()
     statuses = tracker.trial_statuses()  # what MLflow (and `safemeta compare`) shows

@@ -183,6 +183,19 @@ def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials
     assert after[slow].data.metrics["env_steps"] >= 800
     assert len(client.get_metric_history(after[fast].info.run_id, "env_steps")) == fast_history
 
+    # --resume with an edited file: a new seed and a new budget are refused, naming them; nothing
+    # runs and the sweep's runs are untouched.
+    edited = {**raw, "seeds": [0, 1], "budget": {"env_steps": 1000}}
+    path.write_text(yaml.safe_dump(edited))
+    refused = subprocess.run(
+        [*command, "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+    text = " ".join(refused.stderr.split())
+    assert refused.returncode == 2, refused.stdout[-2000:] + refused.stderr[-2000:]
+    assert "resume: ppo__ScriptedCost-v0__seed1 is new in the file" in text
+    assert "resume: ppo__ScriptedCost-v0__seed0: env_steps 800 -> 1000 differs" in text
+    assert sorted(child_runs(client, "interrupted")) == sorted(before)
+
 
 def test_retries_restart_a_failed_trial_from_its_checkpoint_in_the_same_mlflow_run(
     local_ray, tmp_path
