@@ -62,30 +62,52 @@ def quiet_rllib_notices() -> None:
 
 
 TRIALS_FILE = "safemeta_trials.json"
-"""The trial specs a sweep started with (``--resume`` compares the file's against them)."""
+"""The sweep's segments: the trial specs it started with, and those each ``--resume`` added."""
 
 
-def resume_problems(directory: Path, trials: list[TrialSpec]) -> list[str]:
-    """Differences between the file's trials and those the sweep started with, one line each.
+@dataclass(frozen=True)
+class Segment:
+    """One Tune experiment of a sweep: the first at the sweep's folder, each later one (trials a
+    ``--resume`` added) in a sub-folder ``added-K`` of it."""
 
-    A restored Tune sweep runs exactly the trials (and configs) it started with, so ``--resume``
-    with an edited file would silently ignore the edits; they are refused instead.
-    """
-    path = directory / TRIALS_FILE
-    if not path.is_file():
-        return []  # a sweep started before this file existed: nothing to compare with
-    started = {t["trial_name"]: t for t in json.loads(path.read_text())}
+    name: str
+    trials: list[TrialSpec]
+
+    def path(self, directory: Path) -> Path:
+        return directory if self.name == directory.name else directory / self.name
+
+
+def load_segments(directory: Path) -> list[Segment]:
+    data = json.loads((directory / TRIALS_FILE).read_text())
+    if isinstance(data, list):  # one segment, as first written
+        data = {"segments": [{"name": directory.name, "trials": data}]}
+    return [
+        Segment(seg["name"], [TrialSpec.model_validate(t) for t in seg["trials"]])
+        for seg in data["segments"]
+    ]
+
+
+def save_segments(directory: Path, segments: list[Segment]) -> None:
+    data = {
+        "segments": [
+            {"name": seg.name, "trials": [t.model_dump() for t in seg.trials]} for seg in segments
+        ]
+    }
+    write_json_atomic(directory / TRIALS_FILE, data)
+
+
+def resume_problems(started: list[TrialSpec], trials: list[TrialSpec]) -> list[str]:
+    """Changes of the file's trials against those the sweep runs, one line per trial: removed
+    trials and changed settings (a restored Tune trial keeps the config it started with, so an
+    edit would be silently ignored). New trials are not problems: they run as a new segment."""
+    before = {t.trial_name: t.model_dump() for t in started}
     now = {t.trial_name: t.model_dump() for t in trials}
-    problems = []
-    for name in sorted(set(now) - set(started)):
-        problems.append(
-            f"resume: {name} is new in the file; a resumed sweep cannot add trials — run them "
-            "under another `name`, or --restart"
-        )
-    for name in sorted(set(started) - set(now)):
-        problems.append(f"resume: {name} is in the sweep but no longer in the file; restore it")
-    for name in sorted(set(now) & set(started)):
-        old, new = started[name], now[name]
+    problems = [
+        f"resume: {name} is in the sweep but no longer in the file; restore it"
+        for name in sorted(set(before) - set(now))
+    ]
+    for name in sorted(set(now) & set(before)):
+        old, new = before[name], now[name]
         for field in sorted(set(old) | set(new)):
             if old.get(field) == new.get(field):
                 continue
@@ -154,6 +176,32 @@ def ensure_ray(address: str | None = None) -> None:
     ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
 
 
+def _new_tuner(
+    experiment: Experiment, trials: list[TrialSpec], path: Path, callbacks: list
+) -> tune.Tuner:
+    return tune.Tuner(
+        SafemetaTrial,
+        param_space={"trial": tune.grid_search([t.model_dump() for t in trials])},
+        tune_config=tune.TuneConfig(
+            max_concurrent_trials=experiment.resources.max_concurrent_trials,
+            trial_name_creator=_trial_name,
+            trial_dirname_creator=_trial_name,
+        ),
+        run_config=tune.RunConfig(
+            name=path.name,
+            storage_path=str(path.parent),
+            checkpoint_config=tune.CheckpointConfig(
+                checkpoint_frequency=experiment.checkpoints.every_iterations,
+                num_to_keep=experiment.checkpoints.keep,
+                checkpoint_at_end=True,
+            ),
+            failure_config=tune.FailureConfig(max_failures=experiment.fault_tolerance.retries),
+            callbacks=callbacks,
+            verbose=0,
+        ),
+    )
+
+
 def run_experiment(
     experiment: Experiment,
     *,
@@ -165,6 +213,9 @@ def run_experiment(
     progress_interval_s: float = 30.0,
 ) -> SweepOutcome:
     """Run (or resume) the sweep of ``experiment``; returns counts and where results are.
+
+    ``resume`` continues every segment of the sweep and runs trials the file adds as a new
+    segment; changed or removed trials are refused (``resume_problems``).
 
     ``restart`` deletes the Tune folder of an earlier sweep of the same name first (its MLflow runs
     stay; the new sweep gets a new parent run).
@@ -187,10 +238,17 @@ def run_experiment(
         raise FileNotFoundError(
             f"nothing to resume at {directory}; run without --resume to start the sweep"
         )
-    if resume:
-        problems = resume_problems(directory, trials)
+    segments = [Segment(directory.name, trials)]
+    if resume and (directory / TRIALS_FILE).is_file():
+        segments = load_segments(directory)
+        started = [t for seg in segments for t in seg.trials]
+        problems = resume_problems(started, trials)
         if problems:
             raise ValueError("; ".join(problems))
+        known = {t.trial_name for t in started}
+        added = [t for t in trials if t.trial_name not in known]
+        if added:
+            segments.append(Segment(f"added-{len(segments)}", added))
     if not resume and directory.exists() and tune.Tuner.can_restore(str(directory)):
         raise FileExistsError(
             f"{directory} already holds sweep {experiment.name!r}; use --resume to continue it "
@@ -211,41 +269,25 @@ def run_experiment(
         experiment_file_text=experiment_file_text,
         log_checkpoints=experiment.tracking.log_checkpoints,
     )
+    total = sum(len(seg.trials) for seg in segments)
     progress = SweepProgress(
-        experiment.name, experiment.budget.env_steps, len(trials), progress_interval_s
+        experiment.name, experiment.budget.env_steps, total, progress_interval_s
     )
-    if resume:
-        tuner = tune.Tuner.restore(
-            str(directory), trainable=SafemetaTrial, resume_unfinished=True, resume_errored=True
-        )
-        run_config = tuner._local_tuner.get_run_config()
-        run_config.callbacks = [tracker, progress]  # fresh ones: URI and terminal may differ
-    else:
-        tuner = tune.Tuner(
-            SafemetaTrial,
-            param_space={"trial": tune.grid_search([t.model_dump() for t in trials])},
-            tune_config=tune.TuneConfig(
-                max_concurrent_trials=experiment.resources.max_concurrent_trials,
-                trial_name_creator=_trial_name,
-                trial_dirname_creator=_trial_name,
-            ),
-            run_config=tune.RunConfig(
-                name=experiment.name,
-                storage_path=str(directory.parent),
-                checkpoint_config=tune.CheckpointConfig(
-                    checkpoint_frequency=experiment.checkpoints.every_iterations,
-                    num_to_keep=experiment.checkpoints.keep,
-                    checkpoint_at_end=True,
-                ),
-                failure_config=tune.FailureConfig(max_failures=experiment.fault_tolerance.retries),
-                callbacks=[tracker, progress],
-                verbose=0,
-            ),
-        )
-    if not resume:
-        write_json_atomic(directory / TRIALS_FILE, [t.model_dump() for t in trials])
-    tuner.fit()
-    tracker.close_interrupted()
+    save_segments(directory, segments)
+    callbacks = [tracker, progress]
+    for segment in segments:
+        path = segment.path(directory)
+        if tune.Tuner.can_restore(str(path)):
+            tuner = tune.Tuner.restore(
+                str(path), trainable=SafemetaTrial, resume_unfinished=True, resume_errored=True
+            )
+            tuner._local_tuner.get_run_config().callbacks = callbacks  # fresh: URI, terminal
+        else:
+            tuner = _new_tuner(experiment, segment.trials, path, callbacks)
+        tuner.fit()
+        tracker.close_interrupted()
+        if any(s in ("RUNNING", "KILLED") for s in tracker.trial_statuses()):
+            break  # interrupted: the next --resume continues from this segment
     statuses = tracker.trial_statuses()  # what MLflow (and `safemeta compare`) shows
     return SweepOutcome(
         sweep_dir=directory,
@@ -253,5 +295,5 @@ def run_experiment(
         parent_run_id=tracker.parent_run_id,
         finished=statuses.count("FINISHED"),
         failed=statuses.count("FAILED"),
-        total=len(trials),
+        total=total,
     )

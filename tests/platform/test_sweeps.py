@@ -183,8 +183,7 @@ def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials
     assert after[slow].data.metrics["env_steps"] >= 800
     assert len(client.get_metric_history(after[fast].info.run_id, "env_steps")) == fast_history
 
-    # --resume with an edited file: a new seed and a new budget are refused, naming them; nothing
-    # runs and the sweep's runs are untouched.
+    # --resume with an edited file: a changed budget is refused, naming it; nothing runs.
     edited = {**raw, "seeds": [0, 1], "budget": {"env_steps": 1000}}
     path.write_text(yaml.safe_dump(edited))
     refused = subprocess.run(
@@ -192,9 +191,22 @@ def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials
     )
     text = " ".join(refused.stderr.split())
     assert refused.returncode == 2, refused.stdout[-2000:] + refused.stderr[-2000:]
-    assert "resume: ppo__ScriptedCost-v0__seed1 is new in the file" in text
     assert "resume: ppo__ScriptedCost-v0__seed0: env_steps 800 -> 1000 differs" in text
     assert sorted(child_runs(client, "interrupted")) == sorted(before)
+    # A new seed alone is added: its two trials run as a new segment of the same sweep.
+    path.write_text(yaml.safe_dump({**raw, "seeds": [0, 1]}))
+    added = subprocess.run(
+        [*command, "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert added.returncode == 0, added.stdout[-3000:] + added.stderr[-3000:]
+    assert "4/4 trials finished" in added.stdout
+    grown = child_runs(client, "interrupted")
+    new = sorted(set(grown) - set(before))
+    assert new == ["trial:ppo__ScriptedCost-v0__seed1", "trial:ppo__ScriptedCostSlow-v0__seed1"]
+    assert {grown[n].data.tags[TAG_PARENT] for n in new} == {parent.info.run_id}
+    assert all(grown[n].info.status == "FINISHED" for n in new)
+    assert grown[slow].info.run_id == before[slow].info.run_id  # the old trials were not re-run
+    assert len(client.get_metric_history(grown[fast].info.run_id, "env_steps")) == fast_history
 
 
 def test_retries_restart_a_failed_trial_from_its_checkpoint_in_the_same_mlflow_run(
