@@ -57,6 +57,17 @@ CASES = {
 }
 
 
+def _run(path: Path, cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "safemeta.platform.cli", "run", str(path), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+
+
 @pytest.mark.parametrize("change", sorted(CASES))
 def test_bad_value_fails_before_ray_with_one_line(tmp_path: Path, change: str) -> None:
     work, home = tmp_path / "work", tmp_path / "home"
@@ -64,14 +75,7 @@ def test_bad_value_fails_before_ray_with_one_line(tmp_path: Path, change: str) -
     home.mkdir()
     path = work / "bad.yaml"
     path.write_text(yaml.safe_dump(_variant(change)))
-    done = subprocess.run(
-        [sys.executable, "-m", "safemeta.platform.cli", "run", str(path)],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(home)},
-    )
+    done = _run(path, work, {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(home)})
     assert done.returncode == 2, done.stdout + done.stderr
     text = " ".join(done.stderr.split())  # rich wraps long lines
     assert CASES[change] in text
@@ -93,14 +97,7 @@ def test_job_context_refuses_outputs_inside_the_temporary_working_dir(tmp_path: 
         "HOME": str(tmp_path),
         "RAY_JOB_CONFIG_JSON_ENV_VAR": job,
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "safemeta.platform.cli", "run", str(path)],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
+    done = _run(path, work, env)
     text = " ".join(done.stderr.split())
     assert done.returncode == 2, done.stdout + done.stderr
     assert (
@@ -116,20 +113,5 @@ def test_job_context_refuses_outputs_inside_the_temporary_working_dir(tmp_path: 
         "resources": {"cpus_per_trial": 64},
     }
     path.write_text(yaml.safe_dump(outside))
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "safemeta.platform.cli",
-            "run",
-            str(path),
-            "--tracking-uri",
-            f"sqlite:///{tmp_path}/mlflow.db",
-        ],
-        cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
+    done = _run(path, work, env, "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db")
     assert "resources: trial" in " ".join(done.stderr.split())  # the next check speaks
