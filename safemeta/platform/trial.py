@@ -150,7 +150,7 @@ class SafemetaTrial(tune.Trainable):
         self.episodes_total += len(records)
         metrics = {
             ENV_STEPS: float(result.get("num_env_steps_sampled_lifetime", 0)),
-            WALL_TIME: self.wall_time_before + time.perf_counter() - self.started,
+            WALL_TIME: self.wall_time(),
             EPISODES_TOTAL: float(self.episodes_total),
             **self.window.summary(),
         }
@@ -163,13 +163,17 @@ class SafemetaTrial(tune.Trainable):
         result["done"] = metrics[ENV_STEPS] >= self.spec.env_steps
         return result
 
+    def wall_time(self) -> float:
+        """Training seconds of this checkpoint lineage (earlier segments + this process)."""
+        return self.wall_time_before + time.perf_counter() - self.started
+
     def save_checkpoint(self, checkpoint_dir: str) -> None:
         self.algorithm.save_to_path(checkpoint_dir)
         state = {
             "window": self.window.get_state(),
             "episodes_total": self.episodes_total,
             "training_iteration": self.iteration,
-            "wall_time": self.wall_time_before + time.perf_counter() - self.started,
+            "wall_time": self.wall_time(),
         }
         write_json_atomic(Path(checkpoint_dir) / WINDOW_FILE, state)
 
