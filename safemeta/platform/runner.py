@@ -79,8 +79,6 @@ class Segment:
 
 def load_segments(directory: Path) -> list[Segment]:
     data = json.loads((directory / TRIALS_FILE).read_text())
-    if isinstance(data, list):  # one segment, as first written
-        data = {"segments": [{"name": directory.name, "trials": data}]}
     return [
         Segment(seg["name"], [TrialSpec.model_validate(t) for t in seg["trials"]])
         for seg in data["segments"]
@@ -130,11 +128,12 @@ def resume_problems(started: list[TrialSpec], trials: list[TrialSpec]) -> list[s
 
 
 def trial_cpu_demand(trials: list[TrialSpec]) -> tuple[float, TrialSpec]:
-    """The largest CPU request of one trial (main process + env runners), and that trial."""
+    """The largest CPU request of one trial (main process + env runners), and that trial. Seeds
+    do not change the request: one config per (algorithm, env) is built."""
     from safemeta.platform.trial import build_algorithm_config
 
     demands = []
-    for trial in trials:
+    for trial in {(t.label, t.env): t for t in trials}.values():
         config = build_algorithm_config(trial)
         request = config.algo_class.default_resource_request(config)
         demands.append((float(request.required_resources.get("CPU", 0.0)), trial))

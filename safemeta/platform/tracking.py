@@ -77,11 +77,11 @@ def driver_gone(tag: str | None) -> bool:
     if host != socket.gethostname() or not pid.isdigit():
         return False
     try:
-        os.kill(int(pid), 0)
+        os.kill(int(pid), 0)  # PermissionError: alive under another user
     except ProcessLookupError:
         return True
     except PermissionError:
-        return False
+        pass
     return False
 
 
