@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -247,10 +248,101 @@ def test_restarts_log_every_step_exactly_once_with_cumulative_wall_time(local_ra
     client = MlflowClient(outcome.tracking_uri)
     trial = child_runs(client, "exactly_once")["trial:ppo__ScriptedCostFailingLate-v0__seed0"]
     assert int(trial.data.tags["retries"]) >= 1  # the restarts did happen
-    iterations = client.get_metric_history(trial.info.run_id, "training_iteration")
-    assert sorted(m.value for m in iterations) == list(range(1, 10))  # each once, none missing
-    steps = sorted(m.step for m in iterations)
-    assert len(set(steps)) == len(steps) and steps[-1] >= 360
-    wall = sorted(client.get_metric_history(trial.info.run_id, "wall_time"), key=lambda m: m.step)
+    assert_each_iteration_once(client, trial.info.run_id, 9)
+
+
+def assert_each_iteration_once(client: MlflowClient, run_id: str, iterations: int) -> None:
+    """Iterations 1..n each logged once, at distinct steps, with a wall time that only grows."""
+    history = client.get_metric_history(run_id, "training_iteration")
+    assert sorted(m.value for m in history) == list(range(1, iterations + 1))
+    steps = sorted(m.step for m in history)
+    assert len(set(steps)) == len(steps)
+    wall = sorted(client.get_metric_history(run_id, "wall_time"), key=lambda m: m.step)
     assert [m.step for m in wall] == steps
     assert all(b.value > a.value for a, b in itertools.pairwise(wall))
+
+
+def test_a_worker_killed_between_checkpoints_retries_and_logs_each_step_once(local_ray, tmp_path):
+    """The trial's worker process SIGKILLs itself after 190 steps (in iteration 5, checkpoints
+    every 3 iterations of 40 steps): Tune restarts it from iteration 3's checkpoint."""
+    marker = tmp_path / "killed"
+    raw = experiment_dict(tmp_path, "worker_killed", ["ScriptedCost-v0"])
+    raw["environments"] = [
+        {
+            "name": "ScriptedCost-v0",
+            "kwargs": {"kill_after_steps": 190, "kill_marker": str(marker)},
+        }
+    ]
+    raw.update(
+        budget={"env_steps": 360},
+        checkpoints={"every_iterations": 3, "keep": 1},
+        fault_tolerance={"retries": 2},
+    )
+    outcome = run_experiment(validate_experiment(raw), experiment_file_text="")
+    assert marker.exists()  # the worker was killed
+    assert (outcome.finished, outcome.failed) == (1, 0)
+    client = MlflowClient(outcome.tracking_uri)
+    trial = child_runs(client, "worker_killed")["trial:ppo__ScriptedCost-v0__seed0"]
+    assert trial.info.status == "FINISHED"
+    assert int(trial.data.tags["retries"]) == 1
+    assert_each_iteration_once(client, trial.info.run_id, 9)
+
+
+def test_resume_after_the_driver_is_killed_logs_each_step_once(tmp_path):
+    """SIGKILL of `safemeta run` just after a checkpoint's rows reached MLflow, with the trial
+    past it; `--resume` marks the orphaned runs, restores and finishes with no row twice."""
+    raw = experiment_dict(
+        tmp_path,
+        "driver_killed",
+        ["ScriptedCostSlow-v0"],
+        budget={"env_steps": 800},
+        checkpoints={"every_iterations": 3, "keep": 1},
+    )
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    command = [sys.executable, "-m", "safemeta.platform.cli", "run", str(path), "--no-compare"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    name = "trial:ppo__ScriptedCostSlow-v0__seed0"
+
+    def committed_iterations() -> int:
+        try:
+            runs = child_runs(client, "driver_killed")
+        except Exception:  # the store may not exist yet
+            return 0
+        if name not in runs:
+            return 0
+        history = client.get_metric_history(runs[name].info.run_id, "training_iteration")
+        return int(max((m.value for m in history), default=0))
+
+    with (tmp_path / "first.log").open("w") as log:
+        first = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            wait_for(lambda: committed_iterations() >= 6, 240, "iteration 6's checkpoint")
+            time.sleep(1.2)  # ≈ 1.5 iterations past it: their rows exist only in the driver
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # the driver's local Ray goes with it
+                os.killpg(first.pid, signal.SIGKILL)
+            first.wait()
+    killed_at = committed_iterations()
+    assert 6 <= killed_at < 20
+    assert child_runs(client, "driver_killed")[name].info.status == "RUNNING"  # orphaned
+
+    resumed = subprocess.run(
+        [*command, "--resume"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert "1/1 trials finished" in resumed.stdout
+    runs = child_runs(client, "driver_killed")
+    assert sorted(runs) == ["sweep:driver_killed", name]  # same runs, none added
+    assert runs[name].info.status == "FINISHED"
+    assert_each_iteration_once(client, runs[name].info.run_id, 20)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -17,7 +20,9 @@ class ScriptedCostEnv(gym.Env):
     Step t (1-based) costs 1 if t is in ``cost_steps`` during the first ``violating_episodes``
     episodes of this instance, else 0. ``info["cumulative_cost"]`` is the ground truth. Raises
     after ``fail_after_steps`` steps in total (0 = never), to test failure isolation; sleeps
-    ``step_sleep_s`` per step, to make a trial slow enough to interrupt.
+    ``step_sleep_s`` per step, to make a trial slow enough to interrupt. With ``kill_marker`` set,
+    the process hosting the env SIGKILLs itself after ``kill_after_steps`` steps, once: the marker
+    file it creates first keeps later instances (the restored trial) alive.
     """
 
     def __init__(
@@ -27,6 +32,8 @@ class ScriptedCostEnv(gym.Env):
         violating_episodes: int = 1_000_000,
         fail_after_steps: int = 0,
         step_sleep_s: float = 0.0,
+        kill_after_steps: int = 0,
+        kill_marker: str = "",
     ) -> None:
         self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
@@ -35,6 +42,8 @@ class ScriptedCostEnv(gym.Env):
         self.violating_episodes = violating_episodes
         self.fail_after_steps = fail_after_steps
         self.step_sleep_s = step_sleep_s
+        self.kill_after_steps = kill_after_steps
+        self.kill_marker = kill_marker
         self._episodes = -1
         self._t = 0
         self._total_steps = 0
@@ -57,6 +66,11 @@ class ScriptedCostEnv(gym.Env):
             time.sleep(self.step_sleep_s)
         if self.fail_after_steps and self._total_steps > self.fail_after_steps:
             raise RuntimeError("scripted failure")
+        if self.kill_marker and self._total_steps > self.kill_after_steps:
+            marker = Path(self.kill_marker)
+            if not marker.exists():
+                marker.write_text(str(os.getpid()))
+                os.kill(os.getpid(), signal.SIGKILL)
         violating = self._episodes < self.violating_episodes
         cost = float(violating and self._t in self.cost_steps)
         self._cumulative += cost
