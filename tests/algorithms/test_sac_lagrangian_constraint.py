@@ -98,3 +98,16 @@ def test_meta_learned_epsilon_starts_inside_its_bounds() -> None:
     assert core.epsilon.high == pytest.approx(2.5)
     with pytest.raises(ValueError, match=r"epsilon=3.0 must be in \[0, 1/\(1 - gamma_c\)\]"):
         MetaSACLagConfig().training(epsilon=3.0).validate()
+
+
+def test_nu_steps_on_the_episode_cost_when_given() -> None:
+    # The default source (``constraint_source="episodes"``): the Learner passes the recent
+    # episodes' mean cost; log ν moves by β_ν·(J_c − ε) with that J_c, not the critic's.
+    replay, _ = _replay()
+    core = _update(initial_epsilon=0.5, nu_lr=0.1)
+    nu0 = core.nu.value.item()
+    stats = run_updates(core, replay, 1, 256, episode_cost=0.9)
+    assert stats[STAT_NAMES.index("constraint_value")].item() == pytest.approx(0.9)
+    assert np.log(core.nu.value.item() / nu0) == pytest.approx(0.1 * (0.9 - 0.5))
+    stats = run_updates(core, replay, 1, 256, episode_cost=0.1)
+    assert np.log(core.nu.value.item() / nu0) == pytest.approx(0.1 * (0.4 - 0.4))

@@ -57,6 +57,24 @@ def test_each_method_trains_and_logs_its_metrics(local_ray, name):
     assert learner["alpha"] <= 1.0 or not meta_alpha
 
 
+def test_nu_compares_epsilon_with_the_recent_episodes_cost(local_ray):
+    # Terminating SafetyPendulum: an episode's cost is 1 if it ended in a violation, else 0.
+    # One sampling round per iteration, so the iteration's value is that round's J_c.
+    config = _config("sacv2_lag", epsilon=0.5, cost_window_episodes=5)
+    algo = config.reporting(min_sample_timesteps_per_iteration=1).build_algo()
+    try:
+        for _ in range(100):
+            learner = algo.train()["learners"]["default_policy"]
+            recent = [cost for cost, _ in algo.cost_tracker.get_state()["recent"]]
+            if len(recent) == 5 and "constraint_value" in learner:
+                break
+    finally:
+        algo.stop()
+    assert len(recent) == 5
+    assert learner["constraint_value"] == pytest.approx(sum(recent) / 5)
+    assert learner["constraint_value"] != pytest.approx(learner["mean_q_c"])
+
+
 def _stored(algo) -> dict[str, torch.Tensor]:
     replay = algo.learner_group._learner.replay
     return {
@@ -113,6 +131,7 @@ def test_checkpoint_restores_scalars_optimizers_buffers_and_continues_identicall
                     actor_a.state[p_a]["square_avg"], actor_b.state[p_b]["square_avg"]
                 )
             assert a.core.updates_done == b.core.updates_done
+            assert algo.cost_tracker.get_state() == restored.cost_tracker.get_state()
             # continue: the same updates on the same data give identical values
             a.run_updates(5)
             b.run_updates(5)

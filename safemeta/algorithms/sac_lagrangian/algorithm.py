@@ -8,6 +8,8 @@ to the Learner, which stores them and runs as many updates as keep ``updates_per
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.core import DEFAULT_MODULE_ID
@@ -23,9 +25,12 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
+from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
 from safemeta.algorithms.sac_lagrangian import config as configs
 from safemeta.algorithms.sac_lagrangian.buffers import env_to_unit_actions, episodes_to_transitions
 from safemeta.algorithms.sac_lagrangian.learner import RoundData
+
+COST_TRACKER_STATE = "episode_cost_tracker"
 
 
 def prefill_initial_states(env_creator, env_config: dict, resets: int, seed: int) -> np.ndarray:
@@ -68,6 +73,7 @@ class SafeSAC(Algorithm):
         space = self.learner_group._learner.module[DEFAULT_MODULE_ID].action_space
         self._rescale_warmup = bool(self.config.normalize_actions)
         self._action_bounds = (space.low.ravel(), space.high.ravel())
+        self.cost_tracker = EpisodeCostTracker(window=self.config.cost_window_episodes)
 
     def _lifetime_env_steps(self) -> int:
         return int(
@@ -97,6 +103,7 @@ class SafeSAC(Algorithm):
             )
         self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
         transitions, initial_obs = episodes_to_transitions(episodes)
+        episode_cost = self.cost_tracker.update(episodes).episode_cost
         if warmup and self._rescale_warmup and transitions:
             transitions["actions"] = env_to_unit_actions(
                 transitions["actions"], *self._action_bounds
@@ -110,7 +117,7 @@ class SafeSAC(Algorithm):
         num_updates = self._updates_due(lifetime)
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             results = self.learner_group.update(
-                batch=RoundData(transitions, initial_obs),
+                batch=RoundData(transitions, initial_obs, episode_cost),
                 timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: lifetime},
                 num_updates=num_updates,
             )
@@ -120,6 +127,17 @@ class SafeSAC(Algorithm):
                 self.env_runner_group.sync_weights(
                     from_worker_or_learner_group=self.learner_group, inference_only=True
                 )
+
+    def get_state(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        state = super().get_state(*args, **kwargs)
+        if hasattr(self, "cost_tracker"):
+            state[COST_TRACKER_STATE] = self.cost_tracker.get_state()
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)
+        if COST_TRACKER_STATE in state:
+            self.cost_tracker.set_state(state[COST_TRACKER_STATE])
 
 
 class MetaSACLag(SafeSAC):

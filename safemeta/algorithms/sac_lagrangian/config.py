@@ -23,6 +23,7 @@ _CHOICES = {
     "epsilon_update": ("fixed", "meta", "meta_nl"),
     "alpha_update": ("target_entropy", "meta_lagrangian", "meta_q_hat"),
     "actor_optimizer": ("rmsprop", "adam"),
+    "constraint_source": ("episodes", "critic"),
 }
 
 
@@ -45,6 +46,8 @@ class SafeSACConfig(FamilyConfig):
         self.actor_optimizer = "adam"
         # scalars (Table I gives ε and ν per environment; see presets.py)
         self.gamma_c = GAMMA_COST
+        self.constraint_source = "episodes"
+        self.cost_window_episodes = 20
         self.epsilon = 1.0
         self.nu = 1.0
         self.alpha = 1.0
@@ -76,6 +79,8 @@ class SafeSACConfig(FamilyConfig):
         alpha_update: str | None = NotProvided,
         actor_optimizer: str | None = NotProvided,
         gamma_c: float | None = NotProvided,
+        constraint_source: str | None = NotProvided,
+        cost_window_episodes: int | None = NotProvided,
         epsilon: float | None = NotProvided,
         nu: float | None = NotProvided,
         alpha: float | None = NotProvided,
@@ -107,6 +112,17 @@ class SafeSACConfig(FamilyConfig):
                 ``"meta_q_hat"`` (Meta-SAC on Q̂).
             actor_optimizer: ``"rmsprop"`` (required by the meta variants) or ``"adam"``.
             gamma_c: discount of the safety critic γ_c (Eq. 2).
+            constraint_source: the J_c that ν's step compares with ε. ``"episodes"``
+                (default): the mean cost of the last ``cost_window_episodes`` finished episodes —
+                with ``terminate_on_violation`` the episodic violation rate, the J_c of Table II
+                and of Fig. 3's dashed ε lines, of the current policy. ``"critic"``: Eq. 10 as
+                written, the mean Q_c over states (see "J_c of ν's step" below), a per-state,
+                γ_c-discounted probability ≈ (violations per step)/(1 − γ_c): on Car-Circle2
+                0.004–0.04, far below Table I's ε = 0.5, so ν only falls to its floor. Scaling it
+                by (1 − γ_c)·T̄ into violations per episode was tried: over the whole replay
+                it read 0.66–1.0 against a true recent rate of 0.09–0.2 (old states, twin-max
+                bias), and ν grew without bound.
+            cost_window_episodes: episodes in the ``"episodes"`` estimate.
             epsilon: the constraint threshold ε (fixed, or the initial value when meta-learned),
                 in [0, 1/(1 − γ_c)], the range of Q_c (the project's bound; 2.5 at γ_c = 0.6).
             nu: the initial Lagrange multiplier ν (> 0).
@@ -229,6 +245,10 @@ class SafeSACConfig(FamilyConfig):
         if self.safety_batch_fraction is not None and not 0 <= self.safety_batch_fraction <= 1:
             self._value_error(
                 f"safety_batch_fraction={self.safety_batch_fraction} must be in [0, 1] or None"
+            )
+        if self.cost_window_episodes < 1:
+            self._value_error(
+                f"cost_window_episodes={self.cost_window_episodes} must be >= 1 episode"
             )
         if self.updates_per_env_step <= 0:
             self._value_error(f"updates_per_env_step={self.updates_per_env_step} must be > 0")

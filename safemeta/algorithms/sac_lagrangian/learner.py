@@ -33,6 +33,7 @@ class RoundData:
 
     transitions: dict[str, np.ndarray]  # obs, actions, rewards, costs, next_obs, dones
     initial_obs: np.ndarray  # [n, obs_dim]
+    episode_cost: float  # mean cost of the recent finished episodes (EpisodeCostTracker)
 
 
 class SafeSACLearner(TorchLearner):
@@ -79,14 +80,21 @@ class SafeSACLearner(TorchLearner):
         self.before_gradient_based_update(timesteps=timesteps or {})
         self.replay.add_transitions(data.transitions)
         self.replay.add_initial_states(data.initial_obs)
-        stats = self.run_updates(num_updates)
+        episodic = self.config.constraint_source == "episodes"
+        stats = self.run_updates(num_updates, data.episode_cost if episodic else None)
         self._log(stats)
         return self.metrics.reduce()
 
-    def run_updates(self, num_updates: int) -> torch.Tensor | None:
+    def run_updates(
+        self, num_updates: int, episode_cost: float | None = None
+    ) -> torch.Tensor | None:
         """``num_updates`` updates on the buffers (see ``training_loop.run_updates``)."""
         stats = run_updates(
-            self.core, self.replay, num_updates, self.config.train_batch_size_per_learner
+            self.core,
+            self.replay,
+            num_updates,
+            self.config.train_batch_size_per_learner,
+            episode_cost,
         )
         if stats is not None:
             self._weights_seq_no += 1

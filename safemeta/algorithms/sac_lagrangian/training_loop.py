@@ -9,12 +9,16 @@ from safemeta.algorithms.sac_lagrangian.update import STAT_NAMES, SafeSACUpdate
 
 
 def run_updates(
-    core: SafeSACUpdate, replay: SafeReplay, num_updates: int, batch_size: int
+    core: SafeSACUpdate,
+    replay: SafeReplay,
+    num_updates: int,
+    batch_size: int,
+    episode_cost: float | None = None,
 ) -> torch.Tensor | None:
     """``num_updates`` updates, each on fresh batches: B from D, the safety batch from D ∪ D_s,
     B' (observations) resampled from D, initial states from D_0, and the states of ν's J_c
-    uniformly from D ∪ D_s. Returns the mean statistics
-    (``STAT_NAMES`` order), or None when nothing ran (D or D_0 not ready)."""
+    uniformly from D ∪ D_s (``episode_cost``, if given, is ν's J_c instead). Returns the mean
+    statistics (``STAT_NAMES`` order), or None when nothing ran (D or D_0 not ready)."""
     if num_updates <= 0 or not replay.ready(batch_size):
         return None
     generator = core.generator
@@ -25,5 +29,5 @@ def run_updates(
         meta_obs = replay.sample_observations(batch_size, generator)
         initial_obs = replay.initial.sample(batch_size, generator)
         constraint_obs = replay.sample_all_observations(batch_size, generator)
-        total += core.step(batch, safety_batch, meta_obs, initial_obs, constraint_obs)
+        total += core.step(batch, safety_batch, meta_obs, initial_obs, constraint_obs, episode_cost)
     return total / num_updates

@@ -52,6 +52,7 @@ STAT_NAMES = (
     "safety_critic_loss",
     "mean_q_r",
     "mean_q_c",
+    "constraint_value",
     "policy_entropy",
     "nu",
     "epsilon",
@@ -220,11 +221,13 @@ class SafeSACUpdate:
         meta_obs: torch.Tensor,
         initial_obs: torch.Tensor,
         constraint_obs: torch.Tensor,
+        episode_cost: float | None = None,
     ) -> torch.Tensor:
         """One update (lines 12-20). Returns the statistics in ``STAT_NAMES`` order.
 
-        ``constraint_obs``: states drawn uniformly from every transition (D ∪ D_s), on which ν's
-        step measures J_c (see ``SafeSACConfig.training``: B ⊂ D under-represents violations).
+        ν's step compares ε with ``episode_cost`` (the recent episodes' mean cost) when given,
+        else with the mean Q_c over ``constraint_obs``, states drawn uniformly from every
+        transition (D ∪ D_s; see ``SafeSACConfig.training``: B ⊂ D under-represents violations).
         """
         m, s = self.module, self.settings
         alpha = self.log_alpha.value.exp()
@@ -234,7 +237,8 @@ class SafeSACUpdate:
         meta_epsilon = s.epsilon_update != "fixed"
         epsilon = self.epsilon.param if meta_epsilon else self.epsilon.value
         mean_q_c = self.constraint_estimate(constraint_obs)
-        nu_new = self.nu.proposal(mean_q_c, epsilon)
+        j_c = mean_q_c if episode_cost is None else torch.tensor(episode_cost, dtype=mean_q_c.dtype)
+        nu_new = self.nu.proposal(j_c, epsilon)
         sample = sample_policy(
             m.pi, m.qr, m.qc, batch.obs, self._noise(batch.obs.shape[0], batch.obs.dtype)
         )
@@ -310,6 +314,7 @@ class SafeSACUpdate:
                 safety_loss,
                 stats_q_r,
                 mean_q_c,
+                j_c,
                 entropy,
                 self.nu.value,
                 self.epsilon.value,
