@@ -90,3 +90,25 @@ class EpisodeCostTracker:
         self._partial = dict(state["partial"])
         self._recent = deque((tuple(e) for e in state["recent"]), maxlen=self.window)
         self._longest = int(state["longest"])
+
+
+COST_TRACKER_STATE = "episode_cost_tracker"
+
+
+class CheckpointsCostTracker:
+    """Algorithm mixin: ``self.cost_tracker`` (an ``EpisodeCostTracker``) saved in and restored
+    from the Algorithm's state, so the J_C window survives checkpoints. List it before
+    ``Algorithm`` in the bases."""
+
+    cost_tracker: EpisodeCostTracker
+
+    def get_state(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        state = super().get_state(*args, **kwargs)  # type: ignore[misc]
+        if hasattr(self, "cost_tracker"):
+            state[COST_TRACKER_STATE] = self.cost_tracker.get_state()
+        return state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        super().set_state(state)  # type: ignore[misc]
+        if COST_TRACKER_STATE in state:
+            self.cost_tracker.set_state(state[COST_TRACKER_STATE])

@@ -18,15 +18,14 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
-from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
+from safemeta.algorithms.common.episode_costs import CheckpointsCostTracker, EpisodeCostTracker
 
 ONPOLICY_RESULTS = "onpolicy"
 """Result key of this family's own per-iteration numbers (wall times of the last iteration,
 unsmoothed, and the J_C estimate's support)."""
-COST_TRACKER_STATE = "episode_cost_tracker"
 
 
-class OnPolicyAlgorithm(Algorithm):
+class OnPolicyAlgorithm(CheckpointsCostTracker, Algorithm):
     """One iteration = ``train_batch_size_per_learner`` env steps + one update."""
 
     def setup(self, config: Any) -> None:
@@ -76,17 +75,6 @@ class OnPolicyAlgorithm(Algorithm):
             ("cost_window_episodes", float(estimate.window_episodes)),
         ):
             self.metrics.log_value((ONPOLICY_RESULTS, key), value, window=1)
-
-    def get_state(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        state = super().get_state(*args, **kwargs)
-        if hasattr(self, "cost_tracker"):
-            state[COST_TRACKER_STATE] = self.cost_tracker.get_state()
-        return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        if COST_TRACKER_STATE in state:
-            self.cost_tracker.set_state(state[COST_TRACKER_STATE])
 
 
 class TRPO(OnPolicyAlgorithm):

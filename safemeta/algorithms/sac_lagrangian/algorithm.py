@@ -8,8 +8,6 @@ to the Learner, which stores them and runs as many updates as keep ``updates_per
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.core import DEFAULT_MODULE_ID
@@ -25,12 +23,10 @@ from ray.rllib.utils.metrics import (
     TIMERS,
 )
 
-from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
+from safemeta.algorithms.common.episode_costs import CheckpointsCostTracker, EpisodeCostTracker
 from safemeta.algorithms.sac_lagrangian import config as configs
 from safemeta.algorithms.sac_lagrangian.buffers import env_to_unit_actions, episodes_to_transitions
 from safemeta.algorithms.sac_lagrangian.learner import RoundData
-
-COST_TRACKER_STATE = "episode_cost_tracker"
 
 
 def prefill_initial_states(env_creator, env_config: dict, resets: int, seed: int) -> np.ndarray:
@@ -51,7 +47,7 @@ def seed_warmup_actions(env_runner, seed: int) -> None:
         env_runner.env.action_space.seed(seed + 10_007 * env_runner.worker_index)
 
 
-class SafeSAC(Algorithm):
+class SafeSAC(CheckpointsCostTracker, Algorithm):
     """The family's Algorithm (the config's switches select the method)."""
 
     @classmethod
@@ -127,17 +123,6 @@ class SafeSAC(Algorithm):
                 self.env_runner_group.sync_weights(
                     from_worker_or_learner_group=self.learner_group, inference_only=True
                 )
-
-    def get_state(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        state = super().get_state(*args, **kwargs)
-        if hasattr(self, "cost_tracker"):
-            state[COST_TRACKER_STATE] = self.cost_tracker.get_state()
-        return state
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        super().set_state(state)
-        if COST_TRACKER_STATE in state:
-            self.cost_tracker.set_state(state[COST_TRACKER_STATE])
 
 
 class MetaSACLag(SafeSAC):
