@@ -38,15 +38,17 @@ def test_window_averages_the_most_recent_finished_episodes() -> None:
     assert second.episode_cost == pytest.approx(8.0 / 3)
     assert second.episode_length == pytest.approx(3.0)
     assert (second.finished_episodes, second.window_episodes) == (3, 3)
+    assert second.violation_rate == pytest.approx(2 / 3)  # b and c had a cost, d none
 
 
 def test_no_window_uses_only_the_batch_and_a_rate_before_any_episode_ends() -> None:
     tracker = EpisodeCostTracker(window=None)
     early = tracker.update([_chunk("a", [1.0, 0.0, 0.0, 1.0], done=False)])
     assert early.window_episodes == 0 and early.episode_cost == pytest.approx(0.5 * 4)
+    assert early.violation_rate == 1.0  # the cost estimate 2, clipped to a probability
     tracker.update([_chunk("a", [1.0], done=True)])
     batch = tracker.update([_chunk("b", [0.0, 0.0], done=True)])
-    assert (batch.episode_cost, batch.window_episodes) == (0.0, 1)
+    assert (batch.episode_cost, batch.window_episodes, batch.violation_rate) == (0.0, 1, 0.0)
 
 
 def test_state_round_trip_keeps_unfinished_episodes_and_the_window() -> None:

@@ -88,26 +88,44 @@ def test_two_thresholds_give_two_nu_paths() -> None:
 
 
 def test_meta_learned_epsilon_starts_inside_its_bounds() -> None:
-    # The paper's ε₀ = 1 with γ_c = 0.6: ε lives in [0, 1/(1 − γ_c)] = [0, 2.5], the range of
-    # Q_c, so it can move both ways from the start (a bound of 1 pinned it there).
+    # The paper's ε₀ = 1: ε lives in [0, 1.5] (J_c ∈ [0, 1]), so it can move both ways from the
+    # start (a bound of 1 pinned it there).
     from safemeta.algorithms.sac_lagrangian.config import MetaSACLagConfig
 
     config = MetaSACLagConfig()
     core = _update(**{**config.update_settings().__dict__, "critic_lr": 3e-3})
     assert core.epsilon.low < config.epsilon < core.epsilon.high
-    assert core.epsilon.high == pytest.approx(2.5)
-    with pytest.raises(ValueError, match=r"epsilon=3.0 must be in \[0, 1/\(1 - gamma_c\)\]"):
+    assert core.epsilon.high == pytest.approx(1.5)
+    with pytest.raises(ValueError, match=r"epsilon=3.0 must be in \[0, 1.5\]"):
         MetaSACLagConfig().training(epsilon=3.0).validate()
 
 
-def test_nu_steps_on_the_episode_cost_when_given() -> None:
+def test_epsilon_keeps_moving_when_nu_is_near_its_floor() -> None:
+    # At ν ≈ 1e-3, ε's meta-gradient (∝ β_φ·β_ν·ν') is ≈ 1e-10: with RMSProp's default
+    # eps = 1e-8 ε would not move; with the family's 1e-20 it moves ≈ β_ε per update.
+    from safemeta.algorithms.sac_lagrangian.config import MetaSACLagConfig
+
+    replay, _ = _replay()
+    settings = {**MetaSACLagConfig().update_settings().__dict__, "initial_nu": 1e-3}
+    core = _update(**{**settings, "critic_lr": 3e-3})
+    grads = []
+    ascend = core.epsilon.ascend
+    core.epsilon.ascend = lambda grad: (grads.append(abs(grad.item())), ascend(grad))
+    epsilon0 = core.epsilon.value.item()
+    run_updates(core, replay, 50, 256, violation_rate=0.9)
+    assert 0 < max(grads) < 1e-8
+    moved = abs(core.epsilon.value.item() - epsilon0)
+    assert moved > 20 * settings["epsilon_lr"], moved  # 2.2e-2 here; 9e-4 with eps = 1e-8
+
+
+def test_nu_steps_on_the_violation_rate_when_given() -> None:
     # The default source (``constraint_source="episodes"``): the Learner passes the recent
     # episodes' mean cost; log ν moves by β_ν·(J_c − ε) with that J_c, not the critic's.
     replay, _ = _replay()
     core = _update(initial_epsilon=0.5, nu_lr=0.1)
     nu0 = core.nu.value.item()
-    stats = run_updates(core, replay, 1, 256, episode_cost=0.9)
+    stats = run_updates(core, replay, 1, 256, violation_rate=0.9)
     assert stats[STAT_NAMES.index("constraint_value")].item() == pytest.approx(0.9)
     assert np.log(core.nu.value.item() / nu0) == pytest.approx(0.1 * (0.9 - 0.5))
-    stats = run_updates(core, replay, 1, 256, episode_cost=0.1)
+    stats = run_updates(core, replay, 1, 256, violation_rate=0.1)
     assert np.log(core.nu.value.item() / nu0) == pytest.approx(0.1 * (0.4 - 0.4))

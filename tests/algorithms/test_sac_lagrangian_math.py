@@ -423,20 +423,20 @@ def test_epsilon_meta_gradient_stays_nonzero_when_nu_is_near_zero(tiny):
         actor_lr=0.05,
         nu_lr=0.05,
         initial_nu=1e-3,
-        initial_epsilon=2.0,
+        initial_epsilon=1.2,
         initial_alpha=0.5,
         critic_lr=1e-2,
         epsilon_update="meta",
         alpha_update="meta_lagrangian",
     )
-    point = {"epsilon": 2.0, "log_alpha": math.log(0.5)}
+    point = {"epsilon": 1.2, "log_alpha": math.log(0.5)}
     _, nu_new, _, grads, _ = _run_whole_step(tiny, settings, **point)
     assert nu_new.item() < 1e-3  # the constraint is slack: ν went down
     values = []
     h = 1e-4
     for sign in (1.0, -1.0):
         module, _, _, _, noises = _run_whole_step(
-            tiny, settings, epsilon=2.0 + sign * h, log_alpha=point["log_alpha"]
+            tiny, settings, epsilon=1.2 + sign * h, log_alpha=point["log_alpha"]
         )
         params = list(module.pi.parameters())
         q_r, q_c = critics_at_updated_policy(

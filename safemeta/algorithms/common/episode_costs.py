@@ -30,6 +30,9 @@ class CostEstimate:
     window_episodes: int = 0
     """Episodes the estimate averages; 0 means none has finished yet: the estimate is the
     cost rate × the longest length seen."""
+    violation_rate: float = 0.0
+    """Share of the window's episodes with any cost (while none has finished: the cost
+    estimate above, clipped to 1)."""
 
 
 class EpisodeCostTracker:
@@ -74,9 +77,11 @@ class EpisodeCostTracker:
                 float(np.mean(lengths)),
                 len(finished_costs),
                 len(self._recent),
+                float(np.mean(np.asarray(costs) > 0)),
             )
         rate = batch_cost / max(batch_steps, 1)
-        return CostEstimate(rate * self._longest, float(self._longest), 0)
+        estimate = rate * self._longest
+        return CostEstimate(estimate, float(self._longest), 0, 0, min(estimate, 1.0))
 
     def get_state(self) -> dict[str, Any]:
         """Unfinished episodes, the window and the longest length (for checkpoints)."""

@@ -17,12 +17,15 @@ from torch import nn
 OptimizerName = Literal["rmsprop", "adam"]
 
 
-def make_optimizer(name: OptimizerName, params: Any, lr: float) -> torch.optim.Optimizer:
-    """``torch.optim.RMSprop`` (torch defaults: alpha 0.99, eps 1e-8) or ``torch.optim.Adam``."""
+def make_optimizer(
+    name: OptimizerName, params: Any, lr: float, *, eps: float = 1e-8
+) -> torch.optim.Optimizer:
+    """``torch.optim.RMSprop`` (alpha 0.99) or ``torch.optim.Adam``, with denominator term ``eps``
+    (torch's default 1e-8)."""
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.RMSprop(params, lr=lr, eps=eps)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, eps=eps)
     raise ValueError(f"unknown optimizer {name!r}; use 'rmsprop' or 'adam'")
 
 
@@ -30,6 +33,8 @@ class ProjectedScalar:
     """A learned scalar in ``[low, high]`` with its own optimizer.
 
     ``descend(grad)`` / ``ascend(grad)`` take one optimizer step with a given gradient, then clamp.
+    ``eps`` is the optimizer's denominator term: a scalar whose gradients are far below 1e-8
+    (ε's meta-gradient, see ``SafeSACUpdate``) needs a smaller one to take steps of ≈ ``lr``.
     """
 
     def __init__(
@@ -40,13 +45,14 @@ class ProjectedScalar:
         optimizer: OptimizerName = "rmsprop",
         low: float = -float("inf"),
         high: float = float("inf"),
+        eps: float = 1e-8,
         dtype: torch.dtype = torch.float32,
     ) -> None:
         if not low <= initial <= high:
             raise ValueError(f"initial value {initial} is outside [{low}, {high}]")
         self.param = nn.Parameter(torch.tensor(float(initial), dtype=dtype))
         self.low, self.high = low, high
-        self.optimizer = make_optimizer(optimizer, [self.param], lr)
+        self.optimizer = make_optimizer(optimizer, [self.param], lr, eps=eps)
 
     @property
     def value(self) -> torch.Tensor:

@@ -99,7 +99,7 @@ class SafeSAC(CheckpointsCostTracker, Algorithm):
             )
         self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
         transitions, initial_obs = episodes_to_transitions(episodes)
-        episode_cost = self.cost_tracker.update(episodes).episode_cost
+        violation_rate = self.cost_tracker.update(episodes).violation_rate
         if warmup and self._rescale_warmup and transitions:
             transitions["actions"] = env_to_unit_actions(
                 transitions["actions"], *self._action_bounds
@@ -113,7 +113,7 @@ class SafeSAC(CheckpointsCostTracker, Algorithm):
         num_updates = self._updates_due(lifetime)
         with self.metrics.log_time((TIMERS, LEARNER_UPDATE_TIMER)):
             results = self.learner_group.update(
-                batch=RoundData(transitions, initial_obs, episode_cost),
+                batch=RoundData(transitions, initial_obs, violation_rate),
                 timesteps={NUM_ENV_STEPS_SAMPLED_LIFETIME: lifetime},
                 num_updates=num_updates,
             )

@@ -16,7 +16,7 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from safemeta.algorithms.common.config_state import FamilyConfig
 from safemeta.algorithms.sac_lagrangian.module import SafeSACModule
 from safemeta.algorithms.sac_lagrangian.table1 import GAMMA_COST, GAMMA_REWARD
-from safemeta.algorithms.sac_lagrangian.update import UpdateSettings, epsilon_upper_bound
+from safemeta.algorithms.sac_lagrangian.update import EPSILON_HIGH, UpdateSettings
 
 _CHOICES = {
     "policy_objective": ("lagrangian", "rcpo"),
@@ -113,9 +113,10 @@ class SafeSACConfig(FamilyConfig):
             actor_optimizer: ``"rmsprop"`` (required by the meta variants) or ``"adam"``.
             gamma_c: discount of the safety critic γ_c (Eq. 2).
             constraint_source: the J_c that ν's step compares with ε. ``"episodes"``
-                (default): the mean cost of the last ``cost_window_episodes`` finished episodes —
-                with ``terminate_on_violation`` the episodic violation rate, the J_c of Table II
-                and of Fig. 3's dashed ε lines, of the current policy. ``"critic"``: Eq. 10 as
+                (default): the share of the last ``cost_window_episodes`` finished episodes with
+                a violation — the episodic violation rate of Table II and of Fig. 3's dashed ε
+                lines, of the current policy, in [0, 1] like Q_c (with ``terminate_on_violation``
+                it equals the mean episode cost). ``"critic"``: Eq. 10 as
                 written, the mean Q_c over states (see "J_c of ν's step" below), a per-state,
                 γ_c-discounted probability ≈ (violations per step)/(1 − γ_c): on Car-Circle2
                 0.004–0.04, far below Table I's ε = 0.5, so ν only falls to its floor. Scaling it
@@ -124,7 +125,7 @@ class SafeSACConfig(FamilyConfig):
                 bias), and ν grew without bound.
             cost_window_episodes: episodes in the ``"episodes"`` estimate.
             epsilon: the constraint threshold ε (fixed, or the initial value when meta-learned),
-                in [0, 1/(1 − γ_c)], the range of Q_c (the project's bound; 2.5 at γ_c = 0.6).
+                in [0, 1.5] (``update.EPSILON_HIGH``, the project's bound: J_c ∈ [0, 1]).
             nu: the initial Lagrange multiplier ν (> 0).
             alpha: the initial entropy temperature α.
             target_entropy: SACv2's target entropy; None = −dim(A).
@@ -132,9 +133,10 @@ class SafeSACConfig(FamilyConfig):
                 Decided where the paper is silent: ν steps in log space by β_ν·(J_c − ε), a
                 change proportional to the slack (``LagrangeMultiplier``; the default 5e-3 takes
                 ν from Table I's 100 to 1 in ≈ 1,800 updates at a slack of −0.5, within 10 % of
-                the shipped Car-Circle2 budget); ε takes RMSProp steps in
-                [0, 1/(1 − γ_c)]; α is learned as log α with Adam, clamped to α ≤ 1 for the meta
-                updates (Eq. 15's 0 < α ≤ 1).
+                the shipped Car-Circle2 budget); ε takes RMSProp steps in [0, 1.5]; α is
+                learned as log α with Adam, clamped to α ≤ 1 for the meta updates (Eq. 15's
+                0 < α ≤ 1). Meta-learned ε and α use eps = 1e-20 in their optimizers
+                (``update.META_OPTIMIZER_EPS``: their meta-gradients are far below 1e-8).
                 **J_c of ν's step.** The paper contradicts itself: Alg. 1 (lines 8-11) stores a
                 violating transition in D_s *only*, Sec. IV-D says "D stores all the
                 transitions". Under Alg. 1's routing, B ⊂ D misses exactly the states where the
@@ -225,11 +227,10 @@ class SafeSACConfig(FamilyConfig):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and value > 0 and math.isfinite(value)):
                 self._value_error(f"{name}={value!r} must be a positive number, e.g. 3e-4")
-        epsilon_high = epsilon_upper_bound(self.gamma_c)
-        if not 0.0 <= self.epsilon <= epsilon_high:
+        if not 0.0 <= self.epsilon <= EPSILON_HIGH:
             self._value_error(
-                f"epsilon={self.epsilon} must be in [0, 1/(1 - gamma_c)] = [0, {epsilon_high:g}] "
-                "(the range of Q_c); Table I uses 0.4-0.6"
+                f"epsilon={self.epsilon} must be in [0, {EPSILON_HIGH:g}] (J_c, a violation "
+                "probability, lies in [0, 1]); Table I uses 0.4-0.6"
             )
         if not self.nu > 0:
             self._value_error(

@@ -33,7 +33,7 @@ class RoundData:
 
     transitions: dict[str, np.ndarray]  # obs, actions, rewards, costs, next_obs, dones
     initial_obs: np.ndarray  # [n, obs_dim]
-    episode_cost: float  # mean cost of the recent finished episodes (EpisodeCostTracker)
+    violation_rate: float  # share of the recent finished episodes with a violation
 
 
 class SafeSACLearner(TorchLearner):
@@ -81,12 +81,12 @@ class SafeSACLearner(TorchLearner):
         self.replay.add_transitions(data.transitions)
         self.replay.add_initial_states(data.initial_obs)
         episodic = self.config.constraint_source == "episodes"
-        stats = self.run_updates(num_updates, data.episode_cost if episodic else None)
+        stats = self.run_updates(num_updates, data.violation_rate if episodic else None)
         self._log(stats)
         return self.metrics.reduce()
 
     def run_updates(
-        self, num_updates: int, episode_cost: float | None = None
+        self, num_updates: int, violation_rate: float | None = None
     ) -> torch.Tensor | None:
         """``num_updates`` updates on the buffers (see ``training_loop.run_updates``)."""
         stats = run_updates(
@@ -94,7 +94,7 @@ class SafeSACLearner(TorchLearner):
             self.replay,
             num_updates,
             self.config.train_batch_size_per_learner,
-            episode_cost,
+            violation_rate,
         )
         if stats is not None:
             self._weights_seq_no += 1

@@ -13,11 +13,11 @@ def run_updates(
     replay: SafeReplay,
     num_updates: int,
     batch_size: int,
-    episode_cost: float | None = None,
+    violation_rate: float | None = None,
 ) -> torch.Tensor | None:
     """``num_updates`` updates, each on fresh batches: B from D, the safety batch from D ∪ D_s,
     B' (observations) resampled from D, initial states from D_0, and the states of ν's J_c
-    uniformly from D ∪ D_s (``episode_cost``, if given, is ν's J_c instead). Returns the mean
+    uniformly from D ∪ D_s (``violation_rate``, if given, is ν's J_c instead). Returns the mean
     statistics (``STAT_NAMES`` order), or None when nothing ran (D or D_0 not ready)."""
     if num_updates <= 0 or not replay.ready(batch_size):
         return None
@@ -29,5 +29,7 @@ def run_updates(
         meta_obs = replay.sample_observations(batch_size, generator)
         initial_obs = replay.initial.sample(batch_size, generator)
         constraint_obs = replay.sample_all_observations(batch_size, generator)
-        total += core.step(batch, safety_batch, meta_obs, initial_obs, constraint_obs, episode_cost)
+        total += core.step(
+            batch, safety_batch, meta_obs, initial_obs, constraint_obs, violation_rate
+        )
     return total / num_updates
