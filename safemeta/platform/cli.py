@@ -199,11 +199,11 @@ app.command("deploy")(deploy_command)  # logic in safemeta.platform.deploy
 
 
 def _print_comparison(sweep: str, uri: str, out: Path) -> None:
-    from safemeta.platform.compare import HEADERS, compare_sweep, rows_as_text
+    from safemeta.platform.compare import compare_sweep, headers, rows_as_text
 
     report = compare_sweep(sweep, uri, out)
     table = Table(title=f"Sweep {sweep}: final values, mean over seeds [95% bootstrap CI]")
-    for header in HEADERS:
+    for header in headers(report.rows):
         table.add_column(header)
     for cells in rows_as_text(report.rows):
         table.add_row(*cells)

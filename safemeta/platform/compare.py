@@ -2,7 +2,8 @@
 
 Per environment × algorithm, the final value of each trial (its last logged iteration: windowed mean
 return and windowed violation rate over the last N episodes) is averaged over seeds, with a 95%
-percentile-bootstrap confidence interval of that mean.
+percentile-bootstrap confidence interval of that mean. The learned scalars an algorithm reports
+(ε, ν, α, λ) get a column and a trajectory plot when some trial of the sweep logs them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ from safemeta.platform.tracking import TAG_KIND, TAG_PARENT, TAG_SWEEP, reconcil
 
 TABLE_METRICS = (EPISODE_RETURN, VIOLATION_RATE, EPISODE_COST)
 CURVE_METRICS = (EPISODE_RETURN, EPISODE_COST, VIOLATION_RATE)
+LEARNER_PREFIX = "learners/default_policy/"
+LEARNED_SCALARS = {  # column header -> learner statistic
+    "ε": "epsilon",
+    "ν": "nu",
+    "α": "alpha",
+    "λ": "lagrange_multiplier",
+}
 BOOTSTRAP_SAMPLES = 10_000
 
 
@@ -62,6 +70,10 @@ class TrialCurves:
     seed: int
     status: str
     curves: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def has(self, metric: str) -> bool:
+        """Whether the trial logged ``metric`` at least once."""
+        return metric in self.curves and len(self.curves[metric][0]) > 0
 
     def final(self, metric: str) -> float | None:
         steps_values = self.curves.get(metric)
@@ -105,16 +117,17 @@ def load_trials(client: MlflowClient, experiment_id: str, parent_run_id: str) ->
         max_results=10_000,
     )
     trials = []
+    scalars = [LEARNER_PREFIX + name for name in LEARNED_SCALARS.values()]
     for run in runs:
         curves = {}
-        for metric in CURVE_METRICS:
+        for metric in (*CURVE_METRICS, *scalars):
             history = sorted(
                 client.get_metric_history(run.info.run_id, metric),
                 key=lambda m: (m.step, m.timestamp),
             )
             steps = np.array([m.step for m in history], dtype=np.float64)
             values = np.array([m.value for m in history], dtype=np.float64)
-            curves[metric] = (steps, values)
+            curves[metric.removeprefix(LEARNER_PREFIX)] = (steps, values)
         trials.append(
             TrialCurves(
                 run_id=run.info.run_id,
@@ -138,9 +151,10 @@ def comparison_rows(trials: Sequence[TrialCurves]) -> list[ComparisonRow]:
     for (env, algorithm), members in sorted(groups.items()):
         finished = [t for t in members if t.status == "FINISHED"]
         estimates = {}
-        for metric in TABLE_METRICS:
+        for metric in (*TABLE_METRICS, *LEARNED_SCALARS.values()):
             finals = [v for t in finished if (v := t.final(metric)) is not None]
-            estimates[metric] = bootstrap_ci(finals)
+            if finals or metric in TABLE_METRICS:
+                estimates[metric] = bootstrap_ci(finals)
         rows.append(
             ComparisonRow(
                 env=env,
@@ -153,16 +167,31 @@ def comparison_rows(trials: Sequence[TrialCurves]) -> list[ComparisonRow]:
     return rows
 
 
-HEADERS = ("env", "algorithm", "seeds", "return", "violation rate", "episode cost", "failed")
+def table_columns(rows: Sequence[ComparisonRow]) -> list[tuple[str, str]]:
+    """``(header, metric)`` of the value columns: the table metrics, then the learned scalars
+    that some row has."""
+    columns = [("return", EPISODE_RETURN), ("violation rate", VIOLATION_RATE)]
+    columns.append(("episode cost", EPISODE_COST))
+    columns += [
+        (f"final {header}", name)
+        for header, name in LEARNED_SCALARS.items()
+        if any(name in r.estimates for r in rows)
+    ]
+    return columns
+
+
+def headers(rows: Sequence[ComparisonRow]) -> list[str]:
+    return ["env", "algorithm", "seeds", *(h for h, _ in table_columns(rows)), "failed"]
 
 
 def rows_as_text(rows: Sequence[ComparisonRow]) -> list[list[str]]:
+    columns = table_columns(rows)
     return [
         [
             r.env,
             r.algorithm,
             str(len(r.seeds)),
-            *(str(r.estimates[m]) for m in TABLE_METRICS),
+            *(str(r.estimates[m]) if m in r.estimates else "–" for _, m in columns),
             str(r.failed),
         ]
         for r in rows
@@ -170,7 +199,8 @@ def rows_as_text(rows: Sequence[ComparisonRow]) -> list[list[str]]:
 
 
 def to_markdown(rows: Sequence[ComparisonRow], title: str) -> str:
-    lines = [f"### {title}", "", "| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    names = headers(rows)
+    lines = [f"### {title}", "", "| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     lines += ["| " + " | ".join(cells) + " |" for cells in rows_as_text(rows)]
     lines += [
         "",
@@ -183,16 +213,18 @@ def to_markdown(rows: Sequence[ComparisonRow], title: str) -> str:
 def to_csv(rows: Sequence[ComparisonRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
+    metrics = [m for _, m in table_columns(rows)]
     writer.writerow(
         ["env", "algorithm", "seeds", "failed"]
-        + [f"{m}_{part}" for m in TABLE_METRICS for part in ("mean", "ci_low", "ci_high")]
+        + [f"{m}_{part}" for m in metrics for part in ("mean", "ci_low", "ci_high")]
     )
+    missing = Estimate(float("nan"), float("nan"), float("nan"), 0)
     for r in rows:
         writer.writerow(
             [r.env, r.algorithm, " ".join(map(str, r.seeds)), r.failed]
             + [
-                f"{getattr(r.estimates[m], p):.6g}"
-                for m in TABLE_METRICS
+                f"{getattr(r.estimates.get(m, missing), p):.6g}"
+                for m in metrics
                 for p in ("mean", "low", "high")
             ]
         )
@@ -215,21 +247,30 @@ def curve_band(
     return grid, stacked.mean(axis=0), low, high
 
 
-def plot_curves(trials: Sequence[TrialCurves], env: str, path: Path) -> None:
-    """PNG of return, cost and violation rate vs env steps; mean line + CI band per algorithm."""
+def plot_curves(
+    trials: Sequence[TrialCurves],
+    env: str,
+    path: Path,
+    metrics: Sequence[str] = CURVE_METRICS,
+    *,
+    log_scale: Sequence[str] = (),
+) -> None:
+    """PNG of ``metrics`` (default: return, cost and violation rate) vs env steps; mean line + CI
+    band per algorithm; the metrics in ``log_scale`` on a log y-axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(CURVE_METRICS), figsize=(5 * len(CURVE_METRICS), 3.6))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    axes = axes[0]
     by_algorithm: dict[str, list[TrialCurves]] = defaultdict(list)
     for trial in trials:
         if trial.env == env and trial.status == "FINISHED":
             by_algorithm[trial.algorithm].append(trial)
-    for axis, metric in zip(axes, CURVE_METRICS, strict=True):
+    for axis, metric in zip(axes, metrics, strict=True):
         for algorithm, members in sorted(by_algorithm.items()):
-            curves = [t.curves[metric] for t in members if len(t.curves[metric][0])]
+            curves = [t.curves[metric] for t in members if t.has(metric)]
             if not curves:
                 continue
             grid, mean, low, high = curve_band(curves)
@@ -237,6 +278,8 @@ def plot_curves(trials: Sequence[TrialCurves], env: str, path: Path) -> None:
             axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
         axis.set_xlabel("env steps")
         axis.set_title(metric.replace("_", " "))
+        if metric in log_scale and axis.lines:
+            axis.set_yscale("log")
         axis.grid(alpha=0.3)
     if axes[0].lines:
         axes[0].legend(fontsize=8)
@@ -272,6 +315,15 @@ def compare_sweep(sweep: str, tracking_uri: str, out_dir: Path, *, plots: bool =
             path = out_dir / f"curves_{env}.png"
             plot_curves(trials, env, path)
             files.append(path)
+            scalars = [
+                name
+                for name in LEARNED_SCALARS.values()
+                if any(t.env == env and t.has(name) for t in trials)
+            ]
+            if scalars:
+                path = out_dir / f"scalars_{env}.png"
+                plot_curves(trials, env, path, scalars, log_scale=("nu", "alpha"))
+                files.append(path)
     for path in files:
         client.log_artifact(parent, str(path), "comparison")
     final = parent_metrics(rows)

@@ -45,8 +45,11 @@ def test_curve_band_interpolates_seeds_on_a_common_grid():
     assert low.tolist() == [0.0, 5.0, 10.0] and high.tolist() == [2.0, 7.0, 12.0]
 
 
-def make_sweep(uri: str) -> None:
-    """Sweep "known": envA × {alg1: seeds 0-2, alg2: seeds 0-1 + one failed}; envB × alg1."""
+def make_sweep(uri: str, *, learned_nu: bool = False) -> None:
+    """Sweep "known": envA × {alg1: seeds 0-2, alg2: seeds 0-1 + one failed}; envB × alg1.
+
+    ``learned_nu``: alg1's envA trials also log a learner statistic ν = 10·(seed + 1) at the
+    last step (alg2 logs none)."""
     client = MlflowClient(uri)
     experiment = client.create_experiment("known")
     parent = client.create_run(
@@ -78,6 +81,9 @@ def make_sweep(uri: str) -> None:
                     Metric("violation_rate", violation * scale, 0, step),
                     Metric("episode_cost", cost * scale, 0, step),
                 ]
+                if learned_nu and (env, algorithm) == ("envA", "alg1"):
+                    nu = 10.0 * (seed + 1) * scale
+                    metrics.append(Metric("learners/default_policy/nu", nu, 0, step))
             client.log_batch(run, metrics=metrics)
             client.set_terminated(run, "FINISHED")
     failed = client.create_run(
@@ -219,3 +225,22 @@ def test_orphaned_running_runs_are_marked_killed_by_the_next_compare(tmp_path):
     finally:
         alive.kill()
         alive.wait()
+
+
+def test_learned_scalars_get_a_column_and_a_trajectory_plot(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    make_sweep(uri, learned_nu=True)
+    report = compare_sweep("known", uri, tmp_path / "out")
+    rows = {(r.env, r.algorithm): r for r in report.rows}
+    nu = rows[("envA", "alg1")].estimates["nu"]
+    assert (nu.mean, nu.n) == (20.0, 3)  # finals 10, 20, 30
+    assert "nu" not in rows[("envA", "alg2")].estimates
+    assert "| final ν | failed |" in report.markdown.splitlines()[2]
+    assert "| 200 [100, 300] | 0.5 [0, 1] | 3 [0, 6] | 20 [10, 30] | 0 |" in report.markdown
+    assert "| envA | alg2 | 2 |" in report.markdown and "| – | 1 |" in report.markdown
+    table = list(csv.DictReader((tmp_path / "out" / "comparison.csv").open()))
+    assert float(table[0]["nu_mean"]) == 20.0 and table[1]["nu_mean"] == "nan"
+    # Only envA has a learned scalar: one trajectory plot, for envA.
+    assert sorted(p.name for p in report.files if p.name.startswith("scalars")) == [
+        "scalars_envA.png"
+    ]
