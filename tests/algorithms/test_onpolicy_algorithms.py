@@ -45,7 +45,7 @@ def test_registered_algorithm_runs_and_logs_learner_metrics(name: str) -> None:
     [
         ("trpo", {"max_kl": 0.0}, "max_kl=0.0"),
         ("cpo", {"cost_limit": -1.0}, "cost_limit=-1.0"),
-        ("trpo_lag", {"lagrangian_optimizer": "sgd"}, "use 'adam' or 'rmsprop'"),
+        ("trpo_lag", {"lagrangian_optimizer": "lbfgs"}, "use 'adam', 'rmsprop' or 'sgd'"),
         ("ppo_lag", {"clip_param": 1.5}, "clip_param=1.5"),
         ("trpo", {"policy_hiddens": [64, 0]}, "layer sizes must be positive"),
     ],

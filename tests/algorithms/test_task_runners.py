@@ -23,6 +23,7 @@ from safemeta.algorithms.meta.task_runners import (
     sub_env_tasks,
 )
 from safemeta.algorithms.onpolicy.config import TRPOLagConfig
+from safemeta.algorithms.onpolicy.defaults import CriticSettings
 from safemeta.algorithms.onpolicy.local import OnPolicyLocalUpdate, surrogate_gradient
 from safemeta.algorithms.onpolicy.targets import Discounting
 from safemeta.algorithms.onpolicy.updates import TrustRegionSettings
@@ -81,7 +82,9 @@ def _gradient(module, episodes, task):
 
 PROGRAM = LocalAdaptation(
     update=OnPolicyLocalUpdate(
-        variant="trpo_lag", settings=TrustRegionSettings(max_kl=0.05), critic_epochs=1
+        variant="trpo_lag",
+        settings=TrustRegionSettings(max_kl=0.05),
+        critic=CriticSettings(epochs=1),
     ),
     num_steps=2,
     num_episodes=4,

@@ -1,5 +1,5 @@
-"""Learned scalars: ε and log α (``ProjectedScalar``: own optimizer and a projection) and the
-Lagrange multiplier ν (``LagrangeMultiplier``: a step proportional to the slack, in log space).
+"""Learned scalars such as ε and log α (``ProjectedScalar``: own optimizer and a projection).
+Lagrange multipliers are ``safemeta.algorithms.common.lagrange.LagrangeMultiplier``.
 
 A ``ProjectedScalar`` is one 0-dim ``nn.Parameter`` plus a ``torch.optim`` optimizer and an interval
 it is clamped into after every step. States are plain dicts, so that learners can checkpoint them
@@ -8,7 +8,6 @@ next to the RLModule.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import torch
@@ -81,65 +80,3 @@ class ProjectedScalar:
         with torch.no_grad():
             self.param.copy_(torch.as_tensor(state["value"]))
         self.optimizer.load_state_dict(state["optimizer"])
-
-
-class LagrangeMultiplier:
-    """The Lagrange multiplier ν > 0 of one constraint ``J_c ≤ ε``, stepped in log space.
-
-    The dual step descends the Lagrangian (Eq. 11 of Meta SAC-Lag), whose ν-gradient is the
-    negated slack :math:`-(J_c - \\varepsilon)`. Eq. 19's projected step
-    :math:`\\nu' = \\max(0, \\nu + \\beta_\\nu (J_c - \\varepsilon))` responds to the slack but not
-    to ν's scale (Table I starts ν anywhere from 1 to 1000), and at the projection dν'/dε = 0, which
-    freezes ε's meta-gradient. So the step is taken on log ν:
-
-    .. math:: \\log\\nu' = \\log\\nu + \\beta_\\nu\\,(J_c - \\varepsilon),\\qquad
-              \\frac{d\\nu'}{d\\varepsilon} = -\\beta_\\nu\\,\\nu'
-
-    — a relative change proportional to the slack's size and sign, the same number of updates to
-    travel a factor of 10 from ν₀ = 1 or 1000, and a meta-gradient path to ε that never vanishes.
-    (An adaptive optimizer such as RMSProp, used before, moves ν by ≈ β_ν per update whatever the
-    slack.) log ν is kept ≥ log ``floor`` after each commit so that ν can grow again within a few
-    thousand updates once the constraint binds; the proposal itself is not clamped.
-    """
-
-    def __init__(
-        self,
-        initial: float,
-        *,
-        lr: float,
-        floor: float = 1e-4,
-        dtype: torch.dtype = torch.float32,
-    ) -> None:
-        if not initial > 0.0:
-            raise ValueError(f"initial ν={initial} must be > 0 (ν is stepped in log space)")
-        if not 0.0 < floor <= initial:
-            raise ValueError(f"ν floor={floor} must be in (0, initial ν={initial}]")
-        self.lr, self.floor = float(lr), float(floor)
-        self.log_value = torch.tensor(math.log(initial), dtype=dtype)
-
-    @property
-    def value(self) -> torch.Tensor:
-        """ν (a 0-dim tensor, no graph)."""
-        return self.log_value.exp()
-
-    def proposal(
-        self, constraint_value: torch.Tensor, threshold: torch.Tensor | float
-    ) -> torch.Tensor:
-        """ν' after one step on the slack ``J_c − ε`` (differentiable in both)."""
-        return torch.exp(self.log_value + self.lr * (constraint_value - threshold))
-
-    def commit(self, new_value: torch.Tensor) -> None:
-        """Make a proposal the current value (log ν clamped at log ``floor``)."""
-        self.log_value = torch.log(new_value.detach().clamp_min(self.floor)).to(
-            self.log_value.dtype
-        )
-
-    def get_state(self) -> dict[str, Any]:
-        return {"log_value": self.log_value.clone()}
-
-    def set_state(self, state: dict[str, Any]) -> None:
-        """Also reads checkpoints of the earlier RMSProp multiplier (``{"value", "optimizer"}``)."""
-        if "log_value" not in state:
-            value = torch.as_tensor(state["value"], dtype=self.log_value.dtype)
-            state = {"log_value": torch.log(value.clamp_min(self.floor))}
-        self.log_value = torch.as_tensor(state["log_value"], dtype=self.log_value.dtype).clone()

@@ -17,7 +17,6 @@ Traps handled (see ``rllib_2_60.md``):
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,27 +88,35 @@ class LocalAdaptation:
     """The standard task program: K × (sample, ``update``), then optional post-adaptation rollouts
     and ``gradient(module, episodes, task)`` on them.
 
-    ``update(module, episodes, task, step) -> metrics`` changes the module in place. Pass either
-    ``num_episodes`` or ``num_timesteps`` per rollout. Instances are pickled to the runners.
+    ``update(module, state, episodes, task, step) -> (state', metrics)`` is a function of an
+    explicit state (``onpolicy.local.InnerState``: weights and λ_p) that starts as
+    ``update.initial_state(w_i, lagrange_multiplier)``; the runner's module is loaded with each
+    state's weights before it samples. Pass either ``num_episodes`` or ``num_timesteps`` per
+    rollout. Instances are pickled to the runners.
     """
 
-    update: Callable[[Any, list[Any], Any, int], dict[str, float]]
+    update: Any
     num_steps: int = 1
     num_episodes: int | None = None
     num_timesteps: int | None = None
     post_adaptation: bool = True
     gradient: Callable[[Any, list[Any], Any], Any] | None = None
+    lagrange_multiplier: float | None = None
+    """λ_p's initial value (e.g. the meta λ); None: the update's own initial value."""
 
     def _sample(self, ctx: TaskContext) -> list[Any]:
         return ctx.sample(num_episodes=self.num_episodes, num_timesteps=self.num_timesteps)
 
     def __call__(self, ctx: TaskContext) -> TaskResult:
-        update = copy.deepcopy(self.update)  # per-task state (e.g. λ_p) starts fresh
+        state = self.update.initial_state(ctx.get_weights(), self.lagrange_multiplier)
         episodes, metrics = [], []
         for step in range(self.num_steps):
+            ctx.set_weights(state.weights)
             batch = self._sample(ctx)
             episodes.append(batch)
-            metrics.append(update(ctx.module, batch, ctx.task, step))
+            state, step_metrics = self.update(ctx.module, state, batch, ctx.task, step)
+            metrics.append(step_metrics)
+        ctx.set_weights(state.weights)
         post = self._sample(ctx) if self.post_adaptation else None
         gradient = None
         if self.gradient is not None:

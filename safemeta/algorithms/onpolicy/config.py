@@ -12,6 +12,12 @@ from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from safemeta.algorithms.common.config_state import FamilyConfig
 from safemeta.algorithms.onpolicy import module as m
+from safemeta.algorithms.onpolicy.defaults import (
+    COST_LIMIT,
+    CriticSettings,
+    LagrangeSettings,
+    TrustRegionSettings,
+)
 from safemeta.algorithms.onpolicy.targets import AddOnPolicyTargets, Discounting
 
 PolicyUpdate = Literal["trpo", "cpo", "ppo"]
@@ -31,18 +37,19 @@ class OnPolicyConfig(FamilyConfig):
     def __init__(self, algo_class: Any = None) -> None:
         super().__init__(algo_class=algo_class)
         self.train_batch_size_per_learner = 4000
-        self.gamma = 0.99
+        discounting, critic = Discounting(), CriticSettings()
+        self.gamma = discounting.gamma
         self.lr = 3e-4  # policy Adam (PPO-Lag only)
         self.num_epochs = 1
         self.minibatch_size = None
-        self.gae_lambda = 0.95
-        self.cost_gamma = 0.99
-        self.cost_gae_lambda = 0.95
-        self.cost_limit = 25.0
+        self.gae_lambda = discounting.lam
+        self.cost_gamma = discounting.cost_gamma
+        self.cost_gae_lambda = discounting.cost_lam
+        self.cost_limit = COST_LIMIT
         self.cost_window_episodes: int | None = 20
-        self.critic_lr = 1e-3
-        self.critic_epochs = 10
-        self.critic_minibatch_size = 128
+        self.critic_lr = critic.lr
+        self.critic_epochs = critic.epochs
+        self.critic_minibatch_size = critic.minibatch_size
         self.normalize_advantages = True
         self.normalize_observations = True
         self.observation_clip = 10.0
@@ -50,17 +57,18 @@ class OnPolicyConfig(FamilyConfig):
         self.critic_hiddens = (64, 64)
         self.activation = "tanh"
         self.init_log_std = -0.5
-        # Trust region (unused by PPO-Lag except max_kl as nothing).
-        self.max_kl = 0.01
-        self.cg_iterations = 15
-        self.cg_damping = 0.1
-        self.line_search_steps = 15
-        self.line_search_decay = 0.8
+        trust_region = TrustRegionSettings()  # unused by PPO-Lag
+        self.max_kl = trust_region.max_kl
+        self.cg_iterations = trust_region.cg_iterations
+        self.cg_damping = trust_region.cg_damping
+        self.line_search_steps = trust_region.line_search_steps
+        self.line_search_decay = trust_region.line_search_decay
         self.cost_gradient_averaging = 0.0  # CPO only: β of CostGradientAverage (0 = off)
         # Lagrangian and PPO settings (read only by the variants that use them).
-        self.lagrangian_init = 0.0
-        self.lagrangian_lr = 0.035
-        self.lagrangian_optimizer = "adam"
+        lagrange = LagrangeSettings()
+        self.lagrangian_init = lagrange.init
+        self.lagrangian_lr = lagrange.lr
+        self.lagrangian_optimizer = lagrange.rule
         self.clip_param = 0.2
         self.target_kl: float | None = None
 
@@ -221,10 +229,11 @@ class LagrangianMixin:
         *,
         lagrangian_init: float | None = NotProvided,
         lagrangian_lr: float | None = NotProvided,
-        lagrangian_optimizer: Literal["adam", "rmsprop"] | None = NotProvided,
+        lagrangian_optimizer: Literal["adam", "rmsprop", "sgd"] | None = NotProvided,
         **kwargs: Any,
     ) -> Any:
-        """Initial λ, its learning rate and optimizer ("adam" or "rmsprop")."""
+        """Initial λ, its learning rate and update rule: "adam" or "rmsprop" (an optimizer
+        on the slack, then λ ≥ 0), or "sgd" (the plain projected step of C-MAML Eq. 22)."""
         super().training(**kwargs)  # type: ignore[misc]
         for name, value in locals().items():
             if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
@@ -239,8 +248,8 @@ class LagrangianMixin:
             f"lagrangian_lr={self.lagrangian_lr} must be > 0 (e.g. 0.035 with adam)",
         )
         _check(
-            self.lagrangian_optimizer in ("adam", "rmsprop"),
-            f"lagrangian_optimizer={self.lagrangian_optimizer!r}; use 'adam' or 'rmsprop'",
+            self.lagrangian_optimizer in ("adam", "rmsprop", "sgd"),
+            f"lagrangian_optimizer={self.lagrangian_optimizer!r}; use 'adam', 'rmsprop' or 'sgd'",
         )
 
 

@@ -1,7 +1,6 @@
 """Lagrangian relaxation of the cost constraint (TRPO-Lag, PPO-Lag; C-MAML appendix C.3).
 
-The multiplier itself is the shared projected-scalar component
-(``safemeta.algorithms.common.scalars.ProjectedScalar`` with ``low=0``).
+The multiplier itself is the shared component ``safemeta.algorithms.common.lagrange``.
 """
 
 from __future__ import annotations
@@ -26,15 +25,6 @@ def lagrangian_advantages(
     """
     combined = advantages - lam * cost_advantages
     return combined / (1.0 + lam) if normalize else combined
-
-
-def multiplier_gradient(episode_cost: float, cost_limit: float) -> float:
-    """∂L/∂λ of L(π, λ) = J_R − λ(J_C − d) (Eq. 24): λ ascends on the violation.
-
-    .. math:: \\lambda \\leftarrow \\max\\bigl(0,\\ \\lambda + \\eta_\\lambda\\,(J_C - d)\\bigr)
-              \\quad\\text{(with an optimizer in place of the plain step)}
-    """
-    return float(episode_cost - cost_limit)
 
 
 def clipped_surrogate(ratio: torch.Tensor, advantages: torch.Tensor, clip: float) -> torch.Tensor:

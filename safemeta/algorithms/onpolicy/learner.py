@@ -18,9 +18,9 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 
 from safemeta.algorithms.common.episode_costs import CostEstimate
-from safemeta.algorithms.common.scalars import ProjectedScalar
+from safemeta.algorithms.common.lagrange import LagrangeMultiplier
 from safemeta.algorithms.onpolicy.cpo import CostGradientAverage
-from safemeta.algorithms.onpolicy.lagrangian import lagrangian_advantages, multiplier_gradient
+from safemeta.algorithms.onpolicy.lagrangian import lagrangian_advantages
 from safemeta.algorithms.onpolicy.updates import (
     PolicyBatch,
     TrustRegionSettings,
@@ -58,13 +58,10 @@ class OnPolicyLearner(TorchLearner):
     def build(self) -> None:
         super().build()
         cfg = self.config
-        self.lagrange: ProjectedScalar | None = None
+        self.lagrange: LagrangeMultiplier | None = None
         if cfg.uses_lagrangian:
-            self.lagrange = ProjectedScalar(
-                cfg.lagrangian_init,
-                lr=cfg.lagrangian_lr,
-                optimizer=cfg.lagrangian_optimizer,
-                low=0.0,
+            self.lagrange = LagrangeMultiplier(
+                cfg.lagrangian_init, lr=cfg.lagrangian_lr, rule=cfg.lagrangian_optimizer
             )
         self._generator = torch.Generator().manual_seed(int(cfg.seed or 0))
         self.cost_gradients = CostGradientAverage(cfg.cost_gradient_averaging)
@@ -119,19 +116,10 @@ class OnPolicyLearner(TorchLearner):
             "cost_limit": cfg.cost_limit,
         }
         if self.lagrange is not None:  # dual step first, on this batch's J_C (as OmniSafe)
-            self.lagrange.ascend(
-                torch.tensor(multiplier_gradient(estimate.episode_cost, cfg.cost_limit))
-            )
-            lam = float(self.lagrange.value)
+            lam = self.lagrange.step(estimate.episode_cost, cfg.cost_limit)
             metrics["lagrange_multiplier"] = lam
             adv = lagrangian_advantages(adv, cadv, lam, normalize=cfg.policy_update == "ppo")
-        settings = TrustRegionSettings(
-            cfg.max_kl,
-            cfg.cg_iterations,
-            cfg.cg_damping,
-            cfg.line_search_steps,
-            cfg.line_search_decay,
-        )
+        settings = TrustRegionSettings.from_config(cfg)
         if cfg.policy_update == "trpo":
             metrics |= trpo_update(module, data, adv, settings)
         elif cfg.policy_update == "cpo":

@@ -12,7 +12,14 @@ import numpy as np
 import torch
 
 from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
-from safemeta.algorithms.onpolicy.lagrangian import lagrangian_advantages, multiplier_gradient
+from safemeta.algorithms.common.lagrange import LagrangeMultiplier
+from safemeta.algorithms.onpolicy.defaults import (
+    COST_LIMIT,
+    CriticSettings,
+    LagrangeSettings,
+    TrustRegionSettings,
+)
+from safemeta.algorithms.onpolicy.lagrangian import lagrangian_advantages
 from safemeta.algorithms.onpolicy.targets import (
     ADVANTAGES,
     COST_ADVANTAGES,
@@ -27,7 +34,6 @@ from safemeta.algorithms.onpolicy.updates import (
     OBS,
     PolicyBatch,
     PolicyEvaluator,
-    TrustRegionSettings,
     center,
     cpo_update,
     critic_update,
@@ -55,58 +61,118 @@ def task_cost_limit(task: Any, default: float) -> float:
     return float(getattr(task, "cost_limit", default))
 
 
-@dataclass
-class OnPolicyLocalUpdate:
-    """One local TRPO / TRPO-Lag / CPO step on a module, from episodes of one task.
+@dataclass(frozen=True)
+class InnerState:
+    """What a task's adaptation carries from one local step to the next: the module's weights
+    (policy, critics, normaliser) and the task's multiplier λ_p (a ``LagrangeMultiplier`` state;
+    None for the variants without one)."""
 
-    Call it with ``(module, episodes, task, step)``; it updates the module in place (policy, and
-    the critics with a fresh Adam per call) and returns metrics. With ``"trpo_lag"``, λ starts at
-    ``lagrangian_init`` and is ascended on J_C − d each call (plain projected gradient step).
+    weights: dict[str, torch.Tensor]
+    multiplier: dict[str, Any] | None = None
+
+    @property
+    def lagrange_multiplier(self) -> float | None:
+        """λ_p (None without a multiplier)."""
+        if self.multiplier is None:
+            return None
+        if "log_value" in self.multiplier:
+            return float(torch.as_tensor(self.multiplier["log_value"]).exp())
+        return float(self.multiplier["value"])
+
+
+def _detached(state: dict[str, Any]) -> dict[str, torch.Tensor]:
+    return {k: torch.as_tensor(v).detach().clone() for k, v in state.items()}
+
+
+@dataclass(frozen=True)
+class OnPolicyLocalUpdate:
+    """One local TRPO / TRPO-Lag / CPO step from episodes of one task, as a function:
+    ``(module, state, episodes, task, step) -> (state', metrics)``.
+
+    ``module`` only evaluates: ``state.weights`` are loaded into it, the step is computed, and the
+    new weights are returned (the input state is not changed). The critics are regressed with a
+    fresh Adam each step; with ``"trpo_lag"`` λ_p takes one dual step on J_C − d first (the
+    Learner's order). Defaults are the family's (``onpolicy.defaults``); ``from_config`` takes
+    an experiment's values from an on-policy config.
     """
 
     variant: Literal["trpo", "trpo_lag", "cpo"] = "trpo_lag"
     settings: TrustRegionSettings = field(default_factory=TrustRegionSettings)
+    critic: CriticSettings = field(default_factory=CriticSettings)
+    lagrange: LagrangeSettings = field(default_factory=LagrangeSettings)
     discounting: Discounting = field(default_factory=Discounting)
-    cost_limit: float = 25.0
-    lagrangian_init: float = 0.0
-    lagrangian_lr: float = 0.05
-    critic_lr: float = 1e-3
-    critic_epochs: int = 5
-    critic_minibatch_size: int | None = 128
+    cost_limit: float = COST_LIMIT
     seed: int = 0
-    lam: float | None = None
 
-    def __call__(self, module: Any, episodes: Sequence[Any], task: Any, step: int):
+    @classmethod
+    def from_config(
+        cls, config: Any, variant: Literal["trpo", "trpo_lag", "cpo"], **overrides: Any
+    ) -> OnPolicyLocalUpdate:
+        """The inner update with ``config``'s trust region, critic, λ and discounting values."""
+        lagrange = (
+            LagrangeSettings.from_config(config)
+            if getattr(config, "uses_lagrangian", False)
+            else LagrangeSettings()
+        )
+        values = {
+            "variant": variant,
+            "settings": TrustRegionSettings.from_config(config),
+            "critic": CriticSettings.from_config(config),
+            "lagrange": lagrange,
+            "discounting": config.discounting,
+            "cost_limit": config.cost_limit,
+            "seed": int(config.seed or 0),
+        }
+        return cls(**{**values, **overrides})
+
+    def initial_state(
+        self, weights: dict[str, Any], lagrange_multiplier: float | None = None
+    ) -> InnerState:
+        """``weights`` and λ_p = ``lagrange_multiplier`` (default: the settings' initial λ)."""
+        if self.variant != "trpo_lag":
+            return InnerState(_detached(weights))
+        init = self.lagrange.init if lagrange_multiplier is None else lagrange_multiplier
+        return InnerState(_detached(weights), self._multiplier(init).get_state())
+
+    def _multiplier(self, init: float) -> LagrangeMultiplier:
+        return LagrangeMultiplier(init, lr=self.lagrange.lr, rule=self.lagrange.rule)
+
+    def __call__(
+        self, module: Any, state: InnerState, episodes: Sequence[Any], task: Any, step: int
+    ) -> tuple[InnerState, dict[str, float]]:
+        module.set_state(state.weights)
         d = task_cost_limit(task, self.cost_limit)
         estimate = EpisodeCostTracker().update(episodes)
         batch = batch_from_episodes(module, episodes, self.discounting)
         adv, cadv = standardize(batch.advantages), center(batch.cost_advantages)
         metrics: dict[str, float] = {"episode_cost": estimate.episode_cost, "cost_limit": d}
+        multiplier_state = None
         if self.variant == "trpo_lag":
-            lam = self.lagrangian_init if self.lam is None else self.lam
-            self.lam = max(
-                0.0, lam + self.lagrangian_lr * multiplier_gradient(estimate.episode_cost, d)
-            )
-            metrics["lagrange_multiplier"] = self.lam
+            multiplier = self._multiplier(self.lagrange.init)
+            if state.multiplier is not None:
+                multiplier.set_state(state.multiplier)
+            lam = multiplier.step(estimate.episode_cost, d)
+            multiplier_state = multiplier.get_state()
+            metrics["lagrange_multiplier"] = lam
             metrics |= trpo_update(
-                module, batch, lagrangian_advantages(adv, cadv, self.lam), self.settings
+                module, batch, lagrangian_advantages(adv, cadv, lam), self.settings
             )
         elif self.variant == "cpo":
             b = (estimate.episode_cost - d) / max(estimate.episode_length, 1.0)
             metrics |= cpo_update(module, batch, adv, cadv, b, self.settings)
         else:
             metrics |= trpo_update(module, batch, adv, self.settings)
-        optimizer = torch.optim.Adam(module.critic_parameters(), lr=self.critic_lr)
+        optimizer = torch.optim.Adam(module.critic_parameters(), lr=self.critic.lr)
         generator = torch.Generator().manual_seed(self.seed + step)
         metrics |= critic_update(
             module,
             batch,
             optimizer,
-            epochs=self.critic_epochs,
-            minibatch_size=self.critic_minibatch_size,
+            epochs=self.critic.epochs,
+            minibatch_size=self.critic.minibatch_size,
             generator=generator,
         )
-        return metrics
+        return InnerState(_detached(module.get_state()), multiplier_state), metrics
 
 
 def surrogate_gradient(

@@ -21,6 +21,7 @@ from safemeta.algorithms.onpolicy.cpo import (
     cpo_step,
     cross_fitted_products,
 )
+from safemeta.algorithms.onpolicy.defaults import TrustRegionSettings
 from safemeta.algorithms.onpolicy.distributions import (
     diag_gaussian_entropy,
     diag_gaussian_kl,
@@ -47,17 +48,6 @@ from safemeta.algorithms.onpolicy.trust_region import (
 OBS = "obs"
 ACTIONS = "actions"
 ALL_ROWS = slice(None)
-
-
-@dataclass(frozen=True)
-class TrustRegionSettings:
-    """δ (max KL), conjugate-gradient and line-search settings."""
-
-    max_kl: float = 0.01
-    cg_iterations: int = 15
-    cg_damping: float = 0.1
-    line_search_steps: int = 15
-    line_search_decay: float = 0.8
 
 
 @dataclass(frozen=True)

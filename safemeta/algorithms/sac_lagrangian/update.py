@@ -19,13 +19,9 @@ from typing import Any, Literal, NamedTuple
 import torch
 
 from safemeta.algorithms.common.functional_optim import commit_rmsprop, rmsprop_state
+from safemeta.algorithms.common.lagrange import LagrangeMultiplier
 from safemeta.algorithms.common.polyak import polyak_update
-from safemeta.algorithms.common.scalars import (
-    LagrangeMultiplier,
-    OptimizerName,
-    ProjectedScalar,
-    make_optimizer,
-)
+from safemeta.algorithms.common.scalars import OptimizerName, ProjectedScalar, make_optimizer
 from safemeta.algorithms.sac_lagrangian import losses
 from safemeta.algorithms.sac_lagrangian.meta_step import (
     ActorGradient,
@@ -137,7 +133,9 @@ class SafeSACUpdate:
         self.generator = generator or torch.Generator().manual_seed(0)
         dtype = next(module.pi.parameters()).dtype
         self.action_dim = module.pi[-1].out_features // 2
-        self.nu = LagrangeMultiplier(settings.initial_nu, lr=settings.nu_lr, dtype=dtype)
+        self.nu = LagrangeMultiplier(
+            settings.initial_nu, lr=settings.nu_lr, rule="log", dtype=dtype
+        )
         self.epsilon = ProjectedScalar(
             settings.initial_epsilon,
             lr=settings.epsilon_lr,
