@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from safemeta.algorithms.common.lagrange import MultiplierRule
-from safemeta.algorithms.onpolicy.targets import Discounting
 
 COST_LIMIT = 25.0
 """d of the navigation benchmarks (Safety-Gymnasium's and OmniSafe's default)."""
@@ -59,8 +58,3 @@ class LagrangeSettings:
     @classmethod
     def from_config(cls, config: Any) -> LagrangeSettings:
         return cls(config.lagrangian_init, config.lagrangian_lr, config.lagrangian_optimizer)
-
-
-def discounting_from_config(config: Any) -> Discounting:
-    """γ and GAE λ of the reward and the cost, as the config sets them."""
-    return Discounting(config.gamma, config.gae_lambda, config.cost_gamma, config.cost_gae_lambda)

@@ -58,7 +58,7 @@ class OnPolicyModule(TorchRLModule):
 
     def normalize(self, obs: torch.Tensor) -> torch.Tensor:
         """Observations as the networks see them."""
-        obs = obs.reshape(obs.shape[0], -1).float()
+        obs = obs.reshape(obs.shape[0], -1).to(self.log_std.dtype)
         return self.obs_normalizer(obs) if self.normalize_observations else obs
 
     def distribution(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
