@@ -162,3 +162,14 @@ register_algorithm(
     "safemeta.algorithms.onpolicy.config:PPOLagConfig",
     "PPO-Lag: clipped first-order epochs on (A_R - λ·A_C)/(1 + λ), λ ascended on J_C - d.",
 )
+register_algorithm(
+    "c_maml",
+    "safemeta.algorithms.c_maml.config:CMAMLConfig",
+    "C-MAML: first-order constrained MAML (TRPO-Lag or CPO inner steps), meta λ and a meta "
+    "cost critic weighted by η.",
+)
+register_algorithm(
+    "maml_trpo",
+    "safemeta.algorithms.c_maml.config:MAMLTRPOConfig",
+    "MAML-TRPO: first-order MAML with TRPO inner steps, unconstrained (C-MAML's baseline).",
+)

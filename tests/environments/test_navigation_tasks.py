@@ -12,7 +12,6 @@ from safemeta.environments.navigation.distributions import (
     DISTRIBUTIONS,
     c_maml_env1,
     c_maml_env2,
-    get_distribution,
     goal_in_arc,
     meta_cpo_car_circle_hazard,
     meta_cpo_point_button,
@@ -21,6 +20,7 @@ from safemeta.environments.navigation.distributions import (
 from safemeta.environments.navigation.env import SafeNavigationEnv
 from safemeta.environments.navigation.layout import sample_layout
 from safemeta.environments.navigation.tasks import NavTask, level_task
+from safemeta.environments.task_distributions import make_task_distribution
 from safemeta.environments.tasks import Task, TaskDistribution, TaskSettable, set_task
 
 
@@ -305,8 +305,12 @@ def test_c_maml_goal_in_arc_and_hidden_goal_lidar() -> None:
     visible = c_maml_env1().task(task.layout_seed)
     env.unwrapped.set_task(visible)
     assert env.reset(seed=0)[0][12:28].any()
-    with pytest.raises(ValueError, match="unknown task distribution"):
-        get_distribution("meta_world")
+    with pytest.raises(
+        ValueError, match="unknown task distribution 'meta_world'; registered: c_maml"
+    ):
+        make_task_distribution("meta_world")
+    hidden = make_task_distribution("c_maml_env1", hide_goal_lidar=True)
+    assert hidden.split_seeds == c_maml_env1().split_seeds and hidden.base.hide_goal_lidar
 
 
 def test_set_task_through_rllib_env_runner() -> None:

@@ -124,3 +124,33 @@ class TaskTargetEnv(gym.Env):
         info = {"target": self._task.target, "cost": float(abs(a) > 0.9)}
         obs = np.array([self._t / 20.0, 1.0], np.float32)
         return obs, -((a - self._task.target) ** 2), False, self._t >= self._length, info
+
+
+@dataclass(frozen=True)
+class TargetDistribution:
+    """``TargetTask``s with targets uniform in ±[low, high] per split (a random sign).
+
+    Train: |target| in [0.6, 0.9]; test: [0.7, 0.95]. The cost (|a| > 0.9) binds for the test
+    targets near the edge; registered as the task distribution ``"test_targets"``.
+    """
+
+    env_name: str = "unused"
+    env_kwargs: Any = None
+    cost_limit: float = 1.0
+
+    def sample_tasks(self, n, *, split="train", rng=None, seed=None):
+        gen = rng if rng is not None else np.random.default_rng(seed)
+        low, high = (0.6, 0.9) if split == "train" else (0.7, 0.95)
+        return [
+            TargetTask(float(gen.choice([-1.0, 1.0]) * gen.uniform(low, high)), self.cost_limit)
+            for _ in range(n)
+        ]
+
+
+def _register_distributions() -> None:
+    from safemeta.environments.task_distributions import register_task_distribution
+
+    register_task_distribution("test_targets", TargetDistribution)
+
+
+_register_distributions()

@@ -17,6 +17,7 @@ Traps handled (see ``rllib_2_60.md``):
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +92,8 @@ class LocalAdaptation:
     ``update(module, state, episodes, task, step) -> (state', metrics)`` is a function of an
     explicit state (``onpolicy.local.InnerState``: weights and λ_p) that starts as
     ``update.initial_state(w_i, lagrange_multiplier)``; the runner's module is loaded with each
-    state's weights before it samples. Pass either ``num_episodes`` or ``num_timesteps`` per
+    state's weights before it samples. Each step's metrics gain its ``sample_s`` and
+    ``update_s`` (wall seconds on the runner). Pass either ``num_episodes`` or ``num_timesteps`` per
     rollout. Instances are pickled to the runners.
     """
 
@@ -112,10 +114,13 @@ class LocalAdaptation:
         episodes, metrics = [], []
         for step in range(self.num_steps):
             ctx.set_weights(state.weights)
+            start = time.perf_counter()
             batch = self._sample(ctx)
+            sampled = time.perf_counter()
             episodes.append(batch)
             state, step_metrics = self.update(ctx.module, state, batch, ctx.task, step)
-            metrics.append(step_metrics)
+            timing = {"sample_s": sampled - start, "update_s": time.perf_counter() - sampled}
+            metrics.append({**step_metrics, **timing})
         ctx.set_weights(state.weights)
         post = self._sample(ctx) if self.post_adaptation else None
         gradient = None

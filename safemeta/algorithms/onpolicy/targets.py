@@ -56,7 +56,7 @@ def episode_targets(
         offset += n
         if ep.is_terminated:
             v[-1], vc[-1] = 0.0, 0.0
-        rewards = torch.as_tensor(np.asarray(ep.get_rewards(), dtype=np.float64))
+        rewards = torch.tensor(np.asarray(ep.get_rewards(), dtype=np.float64))  # a copy
         costs = torch.as_tensor(step_costs(ep))
         adv, targets = gae(rewards, v, gamma=discounting.gamma, lam=discounting.lam)
         cadv, ctargets = gae(costs, vc, gamma=discounting.cost_gamma, lam=discounting.cost_lam)

@@ -274,12 +274,3 @@ DISTRIBUTIONS: dict[str, Callable[[], TaskDistribution]] = {
     "c_maml_env2": c_maml_env2,
 }
 """Factories by name."""
-
-
-def get_distribution(name: str, **kwargs: Any) -> TaskDistribution:
-    """The task distribution called ``name`` (see :data:`DISTRIBUTIONS`)."""
-    if name not in DISTRIBUTIONS:
-        raise ValueError(
-            f"unknown task distribution {name!r}; choose one of {sorted(DISTRIBUTIONS)}"
-        )
-    return DISTRIBUTIONS[name](**kwargs)
