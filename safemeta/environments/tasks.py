@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Literal, Protocol, runtime_checkable
 
+import gymnasium as gym
 import numpy as np
 
 Split = Literal["train", "test"]
@@ -109,3 +110,53 @@ def set_task(env: Any, task: Any) -> None:
 def describe_tasks(tasks: Sequence[Task]) -> list[dict[str, Any]]:
     """The ``to_dict()`` form of each task."""
     return [task.to_dict() for task in tasks]
+
+
+class TaskSampler(gym.Env):
+    """An env that draws a new task of one split at every reset: training "on the union of the
+    training tasks" (C-MAML's pretrained baseline) with a plain RL algorithm.
+
+    It holds the env (it is not a ``gym.Wrapper``, so it is its own ``unwrapped`` and receives
+    ``set_task``): ``set_task(task)`` fixes the task, as the meta-test protocol does for a test
+    task, and ``set_task(None)`` goes back to sampling; ``get_task()`` is the fixed task or None.
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        distribution: TaskDistribution,
+        split: Split,
+        seed: int | Sequence[int] = 0,
+    ) -> None:
+        self.env = env
+        self.distribution, self.split = distribution, split
+        self.observation_space, self.action_space = env.observation_space, env.action_space
+        self.metadata = getattr(env, "metadata", {})
+        self.render_mode = getattr(env, "render_mode", None)
+        self._rng = np.random.default_rng(seed)
+        self._fixed: Any = None
+
+    def set_task(self, task: Any) -> None:
+        self._fixed = task
+        if task is not None:
+            set_task(self.env, task)
+
+    def get_task(self) -> Any:
+        return self._fixed
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        # The task stream is seeded once, in the constructor: RLlib passes the same seed to
+        # every forced reset, which would replay the same tasks.
+        if self._fixed is None:
+            (task,) = self.distribution.sample_tasks(1, split=self.split, rng=self._rng)
+            set_task(self.env, task)
+        return self.env.reset(seed=seed, options=options)
+
+    def step(self, action: Any):
+        return self.env.step(action)
+
+    def render(self) -> Any:
+        return self.env.render()
+
+    def close(self) -> None:
+        self.env.close()

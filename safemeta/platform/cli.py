@@ -136,15 +136,32 @@ def compare_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Output folder (default: reports/SWEEP).")
     ] = None,
+    adaptation_steps: Annotated[
+        str | None,
+        typer.Option(
+            "--adaptation-steps",
+            help="Meta-test adaptation steps in the table, e.g. 0,1,5 (default: first and last).",
+        ),
+    ] = None,
 ) -> None:
-    """Table of final return and violation rate (mean, 95% bootstrap CI) and learning curves."""
+    """Table of final return and violation rate (mean, 95% bootstrap CI) and learning curves;
+    on meta-RL sweeps also the meta-test adaptation curves."""
     from safemeta.platform.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(
         tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlruns/mlflow.db"
     )
+    steps = None
+    if adaptation_steps:
+        try:
+            steps = [int(x) for x in adaptation_steps.split(",")]
+        except ValueError:
+            error_console.print(
+                f"[red]--adaptation-steps {adaptation_steps!r}: give integers, e.g. 0,1,5[/]"
+            )
+            raise typer.Exit(2) from None
     try:
-        _print_comparison(sweep, uri, out or Path("reports") / sweep)
+        _print_comparison(sweep, uri, out or Path("reports") / sweep, steps)
     except LookupError as error:
         error_console.print(f"[red]{error}[/]")
         raise typer.Exit(2) from None
@@ -198,10 +215,12 @@ def render_command(
 app.command("deploy")(deploy_command)  # logic in safemeta.platform.deploy
 
 
-def _print_comparison(sweep: str, uri: str, out: Path) -> None:
+def _print_comparison(
+    sweep: str, uri: str, out: Path, adaptation_steps: list[int] | None = None
+) -> None:
     from safemeta.platform.compare import compare_sweep, headers, rows_as_text
 
-    report = compare_sweep(sweep, uri, out)
+    report = compare_sweep(sweep, uri, out, adaptation_steps=adaptation_steps)
     table = Table(title=f"Sweep {sweep}: final values, mean over seeds [95% bootstrap CI]")
     for header in headers(report.rows):
         table.add_column(header)

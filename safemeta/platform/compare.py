@@ -3,7 +3,10 @@
 Per environment × algorithm, the final value of each trial (its last logged iteration: windowed mean
 return and windowed violation rate over the last N episodes) is averaged over seeds, with a 95%
 percentile-bootstrap confidence interval of that mean. The learned scalars an algorithm reports
-(ε, ν, α, λ) get a column and a trajectory plot when some trial of the sweep logs them.
+(ε, ν, α, λ) get a column and a trajectory plot when some trial of the sweep logs them. On a
+meta-RL sweep, each trial's meta-test adaptation curve (``meta_test/return``, ``meta_test/cost``
+against the adaptation step) gives a plot with one line per initialisation and table columns at
+chosen adaptation steps.
 """
 
 from __future__ import annotations
@@ -20,19 +23,39 @@ import numpy as np
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from safemeta.platform.cost_metrics import EPISODE_COST, EPISODE_RETURN, VIOLATION_RATE
+from safemeta.platform.cost_metrics import (
+    EPISODE_COST,
+    EPISODE_RETURN,
+    META_TEST_COST,
+    META_TEST_COST_LIMIT,
+    META_TEST_RETURN,
+    VIOLATION_RATE,
+)
 from safemeta.platform.files import write_bytes_atomic, write_text_atomic
 from safemeta.platform.tracking import TAG_KIND, TAG_PARENT, TAG_SWEEP, reconcile_orphans
 
 TABLE_METRICS = (EPISODE_RETURN, VIOLATION_RATE, EPISODE_COST)
 CURVE_METRICS = (EPISODE_RETURN, EPISODE_COST, VIOLATION_RATE)
 LEARNER_PREFIX = "learners/default_policy/"
-LEARNED_SCALARS = {  # column header -> learner statistic
+META_PREFIX = "meta/"  # the meta-algorithms' outer-loop values (meta λ, η)
+LEARNED_SCALARS = {  # column header -> learner (or meta-iteration) statistic
     "ε": "epsilon",
     "ν": "nu",
     "α": "alpha",
     "λ": "lagrange_multiplier",
+    "η": "safety_multiplier",
 }
+ADAPTATION_METRICS = (META_TEST_RETURN, META_TEST_COST)
+
+
+def adaptation_key(metric: str, step: int) -> str:
+    """Estimate key of a meta-test metric at adaptation step ``step``."""
+    return f"{metric}{STEP_SEPARATOR}{step}"
+
+
+STEP_SEPARATOR = "/step_"
+
+
 BOOTSTRAP_SAMPLES = 10_000
 
 
@@ -81,6 +104,12 @@ class TrialCurves:
             return None
         return float(steps_values[1][-1])
 
+    def at_step(self, metric: str, step: int) -> float | None:
+        """The value logged at MLflow step ``step`` (e.g. an adaptation step), if any."""
+        steps, values = self.curves.get(metric, (np.array([]), np.array([])))
+        hits = values[steps == step]
+        return float(hits[-1]) if len(hits) else None
+
 
 def bootstrap_ci(
     values: Sequence[float], *, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
@@ -117,17 +146,23 @@ def load_trials(client: MlflowClient, experiment_id: str, parent_run_id: str) ->
         max_results=10_000,
     )
     trials = []
-    scalars = [LEARNER_PREFIX + name for name in LEARNED_SCALARS.values()]
+    scalars = [
+        prefix + name
+        for name in LEARNED_SCALARS.values()
+        for prefix in (LEARNER_PREFIX, META_PREFIX)
+    ]
     for run in runs:
         curves = {}
-        for metric in (*CURVE_METRICS, *scalars):
+        for metric in (*CURVE_METRICS, *scalars, *ADAPTATION_METRICS, META_TEST_COST_LIMIT):
             history = sorted(
                 client.get_metric_history(run.info.run_id, metric),
                 key=lambda m: (m.step, m.timestamp),
             )
             steps = np.array([m.step for m in history], dtype=np.float64)
             values = np.array([m.value for m in history], dtype=np.float64)
-            curves[metric.removeprefix(LEARNER_PREFIX)] = (steps, values)
+            name = metric.removeprefix(LEARNER_PREFIX).removeprefix(META_PREFIX)
+            if len(steps) or name not in curves:
+                curves[name] = (steps, values)
         trials.append(
             TrialCurves(
                 run_id=run.info.run_id,
@@ -141,9 +176,26 @@ def load_trials(client: MlflowClient, experiment_id: str, parent_run_id: str) ->
     return trials
 
 
-def comparison_rows(trials: Sequence[TrialCurves]) -> list[ComparisonRow]:
+def adaptation_steps_of(trials: Sequence[TrialCurves]) -> list[int]:
+    """The first and the last adaptation step any trial's meta-test logged ([] if none)."""
+    steps = [
+        int(s)
+        for t in trials
+        for metric in ADAPTATION_METRICS
+        if t.has(metric)
+        for s in t.curves[metric][0]
+    ]
+    return sorted({min(steps), max(steps)}) if steps else []
+
+
+def comparison_rows(
+    trials: Sequence[TrialCurves], adaptation_steps: Sequence[int] | None = None
+) -> list[ComparisonRow]:
     """One row per env × algorithm over its finished trials; ``failed`` counts FAILED runs
-    (interrupted ones, KILLED, are neither: ``--resume`` finishes them)."""
+    (interrupted ones, KILLED, are neither: ``--resume`` finishes them). Meta-test values at
+    ``adaptation_steps`` (default: the first and last) join the row when trials logged them."""
+    if adaptation_steps is None:
+        adaptation_steps = adaptation_steps_of(trials)
     groups: dict[tuple[str, str], list[TrialCurves]] = defaultdict(list)
     for trial in trials:
         groups[(trial.env, trial.algorithm)].append(trial)
@@ -155,6 +207,11 @@ def comparison_rows(trials: Sequence[TrialCurves]) -> list[ComparisonRow]:
             finals = [v for t in finished if (v := t.final(metric)) is not None]
             if finals or metric in TABLE_METRICS:
                 estimates[metric] = bootstrap_ci(finals)
+        for metric in ADAPTATION_METRICS:
+            for step in adaptation_steps:
+                values = [v for t in finished if (v := t.at_step(metric, step)) is not None]
+                if values:
+                    estimates[adaptation_key(metric, step)] = bootstrap_ci(values)
         rows.append(
             ComparisonRow(
                 env=env,
@@ -177,6 +234,15 @@ def table_columns(rows: Sequence[ComparisonRow]) -> list[tuple[str, str]]:
         for header, name in LEARNED_SCALARS.items()
         if any(name in r.estimates for r in rows)
     ]
+    adapted = {
+        tuple(key.rsplit(STEP_SEPARATOR, 1))
+        for r in rows
+        for key in r.estimates
+        if STEP_SEPARATOR in key
+    }
+    for metric, step in sorted(adapted, key=lambda m: (ADAPTATION_METRICS.index(m[0]), int(m[1]))):
+        label = "meta-test return" if metric == META_TEST_RETURN else "meta-test cost"
+        columns.append((f"{label} @{step}", adaptation_key(metric, int(step))))
     return columns
 
 
@@ -291,6 +357,46 @@ def plot_curves(
     write_bytes_atomic(path, buffer.getvalue())
 
 
+def plot_adaptation(trials: Sequence[TrialCurves], path: Path) -> None:
+    """PNG of the meta-test: return and cost per adaptation step, one line per initialisation
+    (algorithm label) with a 95% bootstrap band over seeds; the cost limit dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    by_algorithm: dict[str, list[TrialCurves]] = defaultdict(list)
+    for trial in trials:
+        if trial.status == "FINISHED" and trial.has(META_TEST_RETURN):
+            by_algorithm[trial.algorithm].append(trial)
+    for axis, metric in zip(axes, ADAPTATION_METRICS, strict=True):
+        for algorithm, members in sorted(by_algorithm.items()):
+            curves = [t.curves[metric] for t in members if t.has(metric)]
+            if not curves:
+                continue
+            points = int(max(c[0][-1] for c in curves)) + 1
+            grid, mean, low, high = curve_band(curves, points=points)
+            (line,) = axis.plot(grid, mean, marker="o", label=f"{algorithm} (n={len(curves)})")
+            axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
+        axis.set_xlabel("adaptation step")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_title(metric.replace("meta_test/", "meta-test ").replace("_", " "))
+        axis.grid(alpha=0.3)
+    limits = [v for t in trials if (v := t.final(META_TEST_COST_LIMIT)) is not None]
+    if limits:
+        axes[1].axhline(float(np.mean(limits)), color="k", linestyle="--", label="cost limit d")
+    for axis in axes:
+        if axis.lines:
+            axis.legend(fontsize=8)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
 @dataclass(frozen=True)
 class Report:
     rows: list[ComparisonRow]
@@ -298,14 +404,22 @@ class Report:
     files: list[Path]
 
 
-def compare_sweep(sweep: str, tracking_uri: str, out_dir: Path, *, plots: bool = True) -> Report:
+def compare_sweep(
+    sweep: str,
+    tracking_uri: str,
+    out_dir: Path,
+    *,
+    plots: bool = True,
+    adaptation_steps: Sequence[int] | None = None,
+) -> Report:
     """Build the comparison of ``sweep``; write CSV, Markdown and PNGs to ``out_dir`` and log them
-    as artifacts of the sweep's parent run."""
+    as artifacts of the sweep's parent run. ``adaptation_steps``: meta-test steps tabulated
+    (default: the first and the last)."""
     client = MlflowClient(tracking_uri=tracking_uri)
     reconcile_orphans(client, sweep)
     experiment_id, parent = find_sweep(client, sweep)
     trials = load_trials(client, experiment_id, parent)
-    rows = comparison_rows(trials)
+    rows = comparison_rows(trials, adaptation_steps)
     markdown = to_markdown(rows, f"Sweep {sweep}")
     files = [out_dir / "comparison.md", out_dir / "comparison.csv"]
     write_text_atomic(files[0], markdown)
@@ -324,6 +438,10 @@ def compare_sweep(sweep: str, tracking_uri: str, out_dir: Path, *, plots: bool =
                 path = out_dir / f"scalars_{env}.png"
                 plot_curves(trials, env, path, scalars, log_scale=("nu", "alpha"))
                 files.append(path)
+        if any(t.has(META_TEST_RETURN) for t in trials):
+            path = out_dir / "adaptation.png"
+            plot_adaptation(trials, path)
+            files.append(path)
     for path in files:
         client.log_artifact(parent, str(path), "comparison")
     final = parent_metrics(rows)

@@ -22,6 +22,12 @@ EPISODE_LENGTH = "episode_length"
 EPISODE_COST = "episode_cost"
 COST_RATE = "cost_rate"
 VIOLATION_RATE = "violation_rate"
+META_TEST = "meta_test"
+"""Result key of a trial's meta-test adaptation curve (``meta.protocol.AdaptationCurve``)."""
+META_TEST_RETURN = f"{META_TEST}/return"
+META_TEST_COST = f"{META_TEST}/cost"
+META_TEST_COST_LIMIT = f"{META_TEST}/cost_limit"
+"""MLflow metrics of the meta-test curve, logged with the adaptation step k as their step."""
 
 
 class EpisodeRecord(NamedTuple):

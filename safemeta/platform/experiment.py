@@ -12,6 +12,10 @@ from pydantic import BaseModel, ValidationError
 
 from safemeta.algorithms.registry import ANY_ENV, get_algorithm_entry, registered_algorithms
 from safemeta.environments.registry import get_env_entry, registered_envs
+from safemeta.environments.task_distributions import (
+    make_task_distribution,
+    task_distribution_names,
+)
 from safemeta.platform.schema import Experiment, format_location
 from safemeta.platform.trial import TrialSpec, build_algorithm_config
 from safemeta.platform.values import parameter_annotations, training_annotations, typed_problems
@@ -62,6 +66,8 @@ def validate_experiment(raw: Any, source: str = "<experiment>") -> Experiment:
 def config_problems(experiment: Experiment) -> list[str]:
     """Build and validate each (algorithm, environment) config as its trials will (RLlib's and
     our ranges and combinations); no Ray cluster is started."""
+    from safemeta.algorithms.onpolicy.config import OnPolicyConfig
+
     problems: list[str] = []
     seen: set[tuple[str, str]] = set()
     for trial in expand_trials(experiment):
@@ -72,10 +78,17 @@ def config_problems(experiment: Experiment) -> list[str]:
             i for i, a in enumerate(experiment.algorithms) if a.display_name == trial.label
         )
         try:
-            build_algorithm_config(trial).validate()
+            config = build_algorithm_config(trial)
+            config.validate()
         except (ValueError, TypeError) as error:
             message = str(error).splitlines()[0]
             problems.append(f"algorithms[{index}] ({trial.label} on {trial.env}): {message}")
+            continue
+        if trial.meta_test is not None and not isinstance(config, OnPolicyConfig):
+            problems.append(
+                f"algorithms[{index}] ({trial.label}): meta.test fine-tunes with an on-policy "
+                f"algorithm ({trial.meta_test['inner']}); {trial.algorithm}'s policy is not one"
+            )
     return problems
 
 
@@ -140,6 +153,7 @@ def registry_problems(experiment: Experiment) -> list[str]:
             )
             problems.append(f"{where}.kwargs.{name}: not accepted by {env.name}; {fix}")
         problems += typed_problems(env.kwargs, annotations, f"{where}.kwargs")
+    problems += meta_problems(experiment)
     algorithm_names = registered_algorithms()
     for i, algo in enumerate(experiment.algorithms):
         where = f"algorithms[{i}]"
@@ -177,6 +191,29 @@ def registry_problems(experiment: Experiment) -> list[str]:
     return problems
 
 
+def meta_problems(experiment: Experiment) -> list[str]:
+    """Task distributions that are not registered (or reject their kwargs)."""
+    if experiment.meta is None:
+        return []
+    sources = [("meta.train", experiment.meta.train)]
+    if experiment.meta.test is not None and experiment.meta.test.source is not None:
+        sources.append(("meta.test.source", experiment.meta.test.source))
+    problems = []
+    names = task_distribution_names()
+    for where, source in sources:
+        if source.distribution not in names:
+            problems.append(
+                f"{where}.distribution: unknown task distribution {source.distribution!r}; "
+                f"registered: {', '.join(names)}"
+            )
+            continue
+        try:
+            make_task_distribution(source.distribution, **source.kwargs)
+        except (TypeError, ValueError) as error:
+            problems.append(f"{where}.kwargs: {error}")
+    return problems
+
+
 def _unknown(name: str, known: Mapping[str, Any], kind: str) -> str:
     return f"unknown {kind} {name!r}; registered: {', '.join(sorted(known))}"
 
@@ -193,23 +230,37 @@ def resolved_hyperparameters(experiment: Experiment, algorithm_index: int, env: 
     return values
 
 
+def trial_environments(experiment: Experiment) -> list[tuple[str, dict[str, Any]]]:
+    """``(env name, kwargs)`` of the trials: the listed environments, or on a meta-RL sweep the
+    environment of ``meta.train``'s task distribution."""
+    if experiment.meta is None:
+        return [(env.name, dict(env.kwargs)) for env in experiment.environments]
+    source = experiment.meta.train
+    distribution = make_task_distribution(source.distribution, **source.kwargs)
+    return [(distribution.env_name, dict(distribution.env_kwargs))]
+
+
 def expand_trials(experiment: Experiment) -> list[TrialSpec]:
     """Algorithms × environments × seeds, in that nesting order."""
     trials = []
+    meta = experiment.meta
+    meta_train = meta.train.model_dump() if meta is not None else None
+    meta_test = meta.test.model_dump() if meta is not None and meta.test is not None else None
     for i, algo in enumerate(experiment.algorithms):
-        for env in experiment.environments:
+        for env_name, env_kwargs in trial_environments(experiment):
             for seed in experiment.seed_list:
+                budget = experiment.budget.env_steps if algo.env_steps is None else algo.env_steps
                 trials.append(
                     TrialSpec(
                         sweep=experiment.name,
-                        trial_name=f"{algo.display_name}__{env.name}__seed{seed}",
+                        trial_name=f"{algo.display_name}__{env_name}__seed{seed}",
                         algorithm=algo.name,
                         label=algo.display_name,
-                        env=env.name,
-                        env_kwargs=dict(env.kwargs),
+                        env=env_name,
+                        env_kwargs=env_kwargs,
                         seed=seed,
-                        hyperparameters=resolved_hyperparameters(experiment, i, env.name),
-                        env_steps=experiment.budget.env_steps,
+                        hyperparameters=resolved_hyperparameters(experiment, i, env_name),
+                        env_steps=budget,
                         imports=list(experiment.imports),
                         env_runners=experiment.resources.env_runners,
                         envs_per_env_runner=experiment.resources.envs_per_env_runner,
@@ -218,6 +269,8 @@ def expand_trials(experiment: Experiment) -> list[TrialSpec]:
                         evaluation_every_iterations=experiment.evaluation.every_iterations,
                         evaluation_deterministic=experiment.evaluation.deterministic,
                         violation_window=experiment.metrics.violation_window,
+                        meta_train=meta_train,
+                        meta_test=meta_test,
                     )
                 )
     return trials

@@ -42,6 +42,12 @@ class AlgorithmSpec(_Strict):
     hyperparameters: dict[str, Any] = Field(
         default_factory=dict, description="Keyword arguments of the config's training() method."
     )
+    env_steps: int | None = Field(
+        default=None,
+        ge=0,
+        description="This algorithm's budget (default: budget.env_steps); 0 = no training, e.g. "
+        "a random initialisation for the meta-test.",
+    )
 
     @property
     def display_name(self) -> str:
@@ -117,6 +123,53 @@ class FaultTolerance(_Strict):
     retries: int = Field(default=0, ge=0, description="Restarts from the last checkpoint.")
 
 
+class TaskSource(_Strict):
+    """A registered task distribution and one of its splits."""
+
+    distribution: str = Field(description="Registered task distribution (e.g. c_maml_env2).")
+    kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Its factory's arguments (e.g. hide_goal_lidar: true)."
+    )
+    split: Literal["train", "test"] = "train"
+
+
+class MetaTest(_Strict):
+    """Fine-tune each trial's final policy on unseen tasks and log the adaptation curve."""
+
+    tasks: int = Field(default=10, ge=1, description="Test tasks (the same for every trial).")
+    adaptation_steps: int = Field(default=5, ge=0, description="Fine-tuning steps K.")
+    rollout_steps: int | None = Field(
+        default=2000, ge=2, description="Env steps per rollout (null: rollout_episodes)."
+    )
+    rollout_episodes: int | None = Field(default=None, ge=1)
+    inner: Literal["trpo_lag", "cpo", "trpo"] = Field(
+        default="trpo_lag", description="The fine-tuning algorithm (registered name)."
+    )
+    inner_hyperparameters: dict[str, Any] = Field(
+        default_factory=dict, description="Keyword arguments of the fine-tuning config."
+    )
+    cost_limit: float | None = Field(
+        default=None, ge=0, description="Test-time cost limit d (null: the tasks' own)."
+    )
+    source: TaskSource | None = Field(
+        default=None, description="Test tasks; default: the meta-train distribution's test split."
+    )
+    seed: int = Field(default=10_000, ge=0, description="Seed of the test-task draw.")
+
+    @model_validator(mode="after")
+    def _one_rollout_size(self) -> MetaTest:
+        if (self.rollout_steps is None) == (self.rollout_episodes is None):
+            raise ValueError("give exactly one of rollout_steps and rollout_episodes")
+        return self
+
+
+class Meta(_Strict):
+    """Meta-RL: the task distribution trials train on, and the meta-test protocol."""
+
+    train: TaskSource = Field(description="Meta-training tasks (and the env of every trial).")
+    test: MetaTest | None = None
+
+
 class Experiment(_Strict):
     """A whole experiment file."""
 
@@ -128,7 +181,10 @@ class Experiment(_Strict):
         "environments or algorithms.",
     )
     algorithms: list[AlgorithmSpec] = Field(min_length=1)
-    environments: list[EnvironmentSpec] = Field(min_length=1)
+    environments: list[EnvironmentSpec] = Field(
+        default_factory=list, description="Required unless `meta` names a task distribution."
+    )
+    meta: Meta | None = Field(default=None, description="Meta-RL train tasks and meta-test.")
     seeds: list[int] | SeedRange = Field(description="A list of seeds or {count, start}.")
     budget: Budget
     evaluation: Evaluation = Evaluation()
@@ -175,6 +231,12 @@ class Experiment(_Strict):
         envs = [e.name for e in self.environments]
         if len(set(envs)) != len(envs):
             raise ValueError("environments: each environment may appear only once")
+        if self.meta is None and not envs:
+            raise ValueError("environments: list at least one (or name tasks under meta.train)")
+        if self.meta is not None and envs:
+            raise ValueError(
+                "environments: leave it out with meta: every trial runs meta.train's environment"
+            )
         return self
 
     @property

@@ -22,6 +22,12 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from ray import tune
 
+from safemeta.platform.cost_metrics import (
+    META_TEST,
+    META_TEST_COST,
+    META_TEST_COST_LIMIT,
+    META_TEST_RETURN,
+)
 from safemeta.platform.files import write_json_atomic
 from safemeta.platform.trial import ENV_STEPS, WINDOW_FILE, TrialSpec, build_algorithm_config
 
@@ -36,7 +42,10 @@ TAG_DRIVER = "safemeta.driver"
 orphaned RUNNING run (driver killed) from a live one."""
 SWEEP_STATE_FILE = "safemeta_sweep.json"
 MAX_PARAM_LENGTH = 6000
-LOGGED_RESULT_SECTIONS = ("learners",)  # besides result["safemeta"], algorithm-reported values
+LOGGED_RESULT_SECTIONS = (
+    "learners",
+    "meta",
+)  # besides result["safemeta"], algorithm-reported values
 SKIPPED_METRIC_PARTS = ("timer", "throughput", "connector")  # RLlib's internals, not results
 
 
@@ -157,6 +166,21 @@ def numeric_metrics(result: Mapping[str, Any]) -> dict[str, float]:
                 continue
             if math.isfinite(value):
                 metrics[key] = float(value)
+    return metrics
+
+
+def meta_test_metrics(curve: Mapping[str, Any] | None, timestamp: int) -> list[Metric]:
+    """The meta-test's adaptation curve as ``meta_test/return`` and ``meta_test/cost`` with the
+    adaptation step as MLflow step (and the cost limit and task count at step 0)."""
+    if not curve:
+        return []
+    metrics = []
+    for name, key in ((META_TEST_RETURN, "episode_return"), (META_TEST_COST, "episode_cost")):
+        for k, value in enumerate(curve[key]):
+            if math.isfinite(value):
+                metrics.append(Metric(name, float(value), timestamp, k))
+    metrics.append(Metric(META_TEST_COST_LIMIT, float(curve["cost_limit"]), timestamp, 0))
+    metrics.append(Metric(f"{META_TEST}/tasks", float(curve["tasks"]), timestamp, 0))
     return metrics
 
 
@@ -296,6 +320,7 @@ class MlflowSweepTracker(tune.Callback):
         timestamp = int(result.get("timestamp", 0) * 1000)
         metrics = [Metric(k, v, timestamp, step) for k, v in numeric_metrics(result).items()]
         metrics.append(Metric("training_iteration", result["training_iteration"], timestamp, step))
+        metrics += meta_test_metrics(result.get(META_TEST), timestamp)
         self._pending.setdefault(trial.trial_id, []).append(
             (int(result["training_iteration"]), metrics)
         )

@@ -21,8 +21,11 @@ from ray import tune
 
 from safemeta.algorithms.registry import get_algorithm_entry
 from safemeta.environments.registry import make
+from safemeta.environments.task_distributions import make_task_distribution
+from safemeta.environments.tasks import TaskSampler
 from safemeta.platform.cost_metrics import (
     EPISODES_KEY,
+    META_TEST,
     EpisodeWindow,
     record_episode,
     summarize,
@@ -35,6 +38,7 @@ WALL_TIME = "wall_time"
 """Seconds of training of this trial's checkpoint lineage, cumulative across restores."""
 EPISODES_TOTAL = "episodes_total"
 EVAL_PREFIX = "eval_"
+
 WINDOW_FILE = "safemeta_episode_window.json"
 
 
@@ -60,6 +64,10 @@ class TrialSpec(BaseModel):
     evaluation_every_iterations: int = 0
     evaluation_deterministic: bool = True
     violation_window: int = 100
+    meta_train: dict[str, Any] | None = None
+    """``schema.TaskSource`` of the meta-training tasks (None: not a meta-RL sweep)."""
+    meta_test: dict[str, Any] | None = None
+    """``schema.MetaTest``, run once the budget is reached."""
 
 
 def import_plugins(modules: list[str]) -> None:
@@ -77,17 +85,44 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _create_env(env_config: dict[str, Any], *, name: str, imports: list[str]) -> Any:
+def _create_env(
+    env_config: dict[str, Any],
+    *,
+    name: str,
+    imports: list[str],
+    task_source: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> Any:
     import_plugins(imports)
-    return make(name, **dict(env_config))
+    env = make(name, **dict(env_config))
+    if task_source is None:
+        return env
+    # A plain algorithm on a meta-RL sweep: a new train task at every reset, a stream per
+    # (trial seed, env runner, sub-env).
+    stream = [seed, getattr(env_config, "worker_index", 0), getattr(env_config, "vector_index", 0)]
+    distribution = make_task_distribution(task_source["distribution"], **task_source["kwargs"])
+    return TaskSampler(env, distribution, task_source["split"], seed=stream)
 
 
 def build_algorithm_config(spec: TrialSpec) -> Any:
     """The RLlib ``AlgorithmConfig`` of a trial (the env is registered with Tune under its name)."""
     import_plugins(spec.imports)
-    tune.register_env(spec.env, partial(_create_env, name=spec.env, imports=spec.imports))
     config = get_algorithm_entry(spec.algorithm).build_config(spec.hyperparameters)
-    config.environment(env=spec.env, env_config=dict(spec.env_kwargs))
+    sampled = None
+    if spec.meta_train is not None:
+        if is_meta_algorithm(config):
+            config.training(
+                task_distribution=spec.meta_train["distribution"],
+                task_distribution_kwargs=dict(spec.meta_train["kwargs"]),
+            )
+        else:
+            sampled = spec.meta_train
+    creator = partial(
+        _create_env, name=spec.env, imports=spec.imports, task_source=sampled, seed=spec.seed
+    )
+    env_id = spec.env if sampled is None else f"{spec.env}@{spec.meta_train['distribution']}"
+    tune.register_env(env_id, creator)
+    config.environment(env=env_id, env_config=dict(spec.env_kwargs))
     config.env_runners(
         num_env_runners=spec.env_runners, num_envs_per_env_runner=spec.envs_per_env_runner
     )
@@ -106,6 +141,11 @@ def build_algorithm_config(spec: TrialSpec) -> Any:
             evaluation_config={"explore": not spec.evaluation_deterministic},
         )
     return config
+
+
+def is_meta_algorithm(config: Any) -> bool:
+    """Whether ``config`` meta-trains on a task distribution itself (e.g. C-MAML)."""
+    return hasattr(config, "task_distribution")
 
 
 def pop_episode_records(result: dict[str, Any], *path: str) -> list[Any]:
@@ -144,7 +184,10 @@ class SafemetaTrial(tune.Trainable):
         self.started = time.perf_counter()
 
     def step(self) -> dict[str, Any]:
-        result = self.algorithm.train()
+        if self.spec.env_steps == 0:  # no training (e.g. a random initialisation)
+            result: dict[str, Any] = {}
+        else:
+            result = self.algorithm.train()
         records = pop_episode_records(result, "env_runners")
         self.window.extend(records)
         self.episodes_total += len(records)
@@ -161,6 +204,8 @@ class SafemetaTrial(tune.Trainable):
             metrics.update({EVAL_PREFIX + k: v for k, v in summarize(evaluation).items()})
         result["safemeta"] = metrics
         result["done"] = metrics[ENV_STEPS] >= self.spec.env_steps
+        if result["done"] and self.spec.meta_test is not None:
+            result[META_TEST] = run_meta_test(self.algorithm, self.spec).as_dict()
         return result
 
     def wall_time(self) -> float:
@@ -187,3 +232,31 @@ class SafemetaTrial(tune.Trainable):
 
     def cleanup(self) -> None:
         self.algorithm.stop()
+
+
+def run_meta_test(algorithm: Any, spec: TrialSpec) -> Any:
+    """Fine-tune the trial's final policy on the meta-test tasks (``meta.protocol``)."""
+    import torch
+    from ray.rllib.core import DEFAULT_MODULE_ID
+
+    from safemeta.algorithms.meta.protocol import FineTuneProgram, meta_test, with_cost_limit
+    from safemeta.algorithms.onpolicy.local import OnPolicyLocalUpdate
+
+    settings, train = dict(spec.meta_test or {}), dict(spec.meta_train or {})
+    source = settings["source"] or {**train, "split": "test"}
+    distribution = make_task_distribution(source["distribution"], **source["kwargs"])
+    tasks = distribution.sample_tasks(
+        settings["tasks"], split=source["split"], seed=settings["seed"]
+    )
+    tasks = [with_cost_limit(task, settings["cost_limit"]) for task in tasks]
+    inner = get_algorithm_entry(settings["inner"]).build_config(settings["inner_hyperparameters"])
+    update = OnPolicyLocalUpdate.from_config(inner, settings["inner"], seed=spec.seed)
+    module = algorithm.learner_group._learner.module[DEFAULT_MODULE_ID]
+    weights = {k: torch.as_tensor(v).detach().clone() for k, v in module.get_state().items()}
+    program = FineTuneProgram(
+        update,
+        settings["adaptation_steps"],
+        num_timesteps=settings["rollout_steps"],
+        num_episodes=settings["rollout_episodes"],
+    )
+    return meta_test(algorithm.env_runner_group, weights, tasks, program, seed=settings["seed"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -134,8 +134,8 @@ class TargetDistribution:
     targets near the edge; registered as the task distribution ``"test_targets"``.
     """
 
-    env_name: str = "unused"
-    env_kwargs: Any = None
+    env_name: str = "TestTargets-v0"
+    env_kwargs: Any = field(default_factory=lambda: {"random_lengths": False})
     cost_limit: float = 1.0
 
     def sample_tasks(self, n, *, split="train", rng=None, seed=None):
@@ -147,9 +147,20 @@ class TargetDistribution:
         ]
 
 
+def make_target_env(random_lengths: bool = True) -> TaskTargetEnv:
+    """``TaskTargetEnv`` for the env registry (keyword arguments, as ``make`` passes them)."""
+    return TaskTargetEnv({"random_lengths": random_lengths})
+
+
 def _register_distributions() -> None:
+    from safemeta.environments.registry import register_env
     from safemeta.environments.task_distributions import register_task_distribution
 
+    register_env(
+        "TestTargets-v0",
+        "tests.plugins.onpolicy_envs:make_target_env",
+        "Tests: reach a task's target action; cost when |a| > 0.9.",
+    )
     register_task_distribution("test_targets", TargetDistribution)
 
 

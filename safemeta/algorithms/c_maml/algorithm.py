@@ -23,6 +23,7 @@ from safemeta.algorithms.c_maml.meta_update import cost_critic_gradient, meta_po
 from safemeta.algorithms.c_maml.objectives import first_order_meta_gradient, outer_direction
 from safemeta.algorithms.c_maml.task_program import CMAMLTaskProgram, TaskOutcome
 from safemeta.algorithms.common.lagrange import LagrangeMultiplier
+from safemeta.algorithms.meta.protocol import nanmean
 from safemeta.algorithms.meta.task_runners import broadcast_weights, run_tasks
 from safemeta.algorithms.onpolicy.defaults import TrustRegionSettings
 from safemeta.algorithms.onpolicy.learner import CRITIC_OPTIMIZER
@@ -33,11 +34,6 @@ from safemeta.environments.task_distributions import make_task_distribution
 META_RESULTS = "meta"
 """Result key of the meta-iteration's own numbers (means over its tasks)."""
 META_STATE = "meta_state"
-
-
-def _nanmean(values: list[float]) -> float:
-    finite = [v for v in values if math.isfinite(v)]
-    return float(np.mean(finite)) if finite else float("nan")
 
 
 class CMAML(Algorithm):
@@ -122,8 +118,8 @@ class CMAML(Algorithm):
             "inner_update_s": float(sum(m["update_s"] for m in inner)),
         }
         for k in range(cfg.inner_steps + 1):  # the adaptation curve of this iteration's tasks
-            metrics[f"return_step_{k}"] = _nanmean([o.steps[k].episode_return for o in outcomes])
-            metrics[f"cost_step_{k}"] = _nanmean([o.steps[k].episode_cost for o in outcomes])
+            metrics[f"return_step_{k}"] = nanmean([o.steps[k].episode_return for o in outcomes])
+            metrics[f"cost_step_{k}"] = nanmean([o.steps[k].episode_cost for o in outcomes])
         for key, value in metrics.items():
             self.metrics.log_value((META_RESULTS, key), value, window=1)
 
@@ -171,7 +167,7 @@ class CMAML(Algorithm):
             settings.line_search_decay,
         )
         metrics |= meta_policy_step(module, batch.obs, batch.actions, direction, settings)
-        post_cost = _nanmean([o.steps[-1].episode_cost for o in outcomes])
+        post_cost = nanmean([o.steps[-1].episode_cost for o in outcomes])
         if cfg.outer_constraint and math.isfinite(post_cost):
             self.meta_lagrange.step(post_cost, cost_limit)  # Eq. 22
         if cfg.use_safety_critic:

@@ -11,34 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
+from safemeta.algorithms.meta.protocol import RolloutStats, rollout_stats
 from safemeta.algorithms.meta.task_runners import LocalAdaptation, TaskContext
 from safemeta.algorithms.onpolicy.local import OnPolicyLocalUpdate, surrogate_gradient
-from safemeta.environments.costs import step_costs
-
-
-@dataclass(frozen=True)
-class RolloutStats:
-    """Mean return and cost of the finished episodes of one rollout (NaN if none finished)."""
-
-    episode_return: float
-    episode_cost: float
-    episodes: int
-    env_steps: int
-
-
-def rollout_stats(episodes: list[Any]) -> RolloutStats:
-    done = [ep for ep in episodes if ep.is_done]
-    returns = [float(ep.get_return()) for ep in done]
-    costs = [float(step_costs(ep).sum()) for ep in done]
-    return RolloutStats(
-        float(np.mean(returns)) if done else float("nan"),
-        float(np.mean(costs)) if done else float("nan"),
-        len(done),
-        int(sum(len(ep) for ep in episodes)),
-    )
 
 
 @dataclass
