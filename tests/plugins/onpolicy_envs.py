@@ -147,6 +147,60 @@ class TargetDistribution:
         ]
 
 
+@dataclass(frozen=True)
+class SignTask:
+    """Push the action towards ``direction`` (±1); ``cost_limit`` per 10-step episode."""
+
+    direction: float
+    cost_limit: float = 2.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TaskSignEnv(gym.Env):
+    """reward = direction·a, cost = 1 while |a| > 0.5; 10 steps; the direction is latent.
+
+    Unconstrained adaptation runs to |a| → 1 and pays the cost every step; a cost limit of 2 per
+    episode asks the adapted policy to stay mostly inside |a| ≤ 0.5.
+    """
+
+    def __init__(self, config: Any = None) -> None:
+        self.observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+        self._task, self._t = SignTask(1.0), 0
+
+    def set_task(self, task: SignTask) -> None:
+        self._task = task
+
+    def get_task(self) -> SignTask:
+        return self._task
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self._t = 0
+        return np.array([0.0, 1.0], np.float32), {}
+
+    def step(self, action):
+        a = float(np.clip(np.asarray(action).reshape(-1)[0], -1.0, 1.0))
+        self._t += 1
+        obs = np.array([self._t / 10.0, 1.0], np.float32)
+        info = {"cost": float(abs(a) > 0.5)}
+        return obs, self._task.direction * a, False, self._t >= 10, info
+
+
+@dataclass(frozen=True)
+class SignDistribution:
+    """``SignTask``s with a random direction (both splits); ``"test_signs"``."""
+
+    env_name: str = "TestSigns-v0"
+    env_kwargs: Any = field(default_factory=dict)
+
+    def sample_tasks(self, n, *, split="train", rng=None, seed=None):
+        gen = rng if rng is not None else np.random.default_rng(seed)
+        return [SignTask(float(gen.choice([-1.0, 1.0]))) for _ in range(n)]
+
+
 def make_target_env(random_lengths: bool = True) -> TaskTargetEnv:
     """``TaskTargetEnv`` for the env registry (keyword arguments, as ``make`` passes them)."""
     return TaskTargetEnv({"random_lengths": random_lengths})
@@ -161,7 +215,13 @@ def _register_distributions() -> None:
         "tests.plugins.onpolicy_envs:make_target_env",
         "Tests: reach a task's target action; cost when |a| > 0.9.",
     )
+    register_env(
+        "TestSigns-v0",
+        "tests.plugins.onpolicy_envs:TaskSignEnv",
+        "Tests: push the action towards a latent sign; cost when |a| > 0.5.",
+    )
     register_task_distribution("test_targets", TargetDistribution)
+    register_task_distribution("test_signs", SignDistribution)
 
 
 _register_distributions()
