@@ -38,7 +38,6 @@ WALL_TIME = "wall_time"
 """Seconds of training of this trial's checkpoint lineage, cumulative across restores."""
 EPISODES_TOTAL = "episodes_total"
 EVAL_PREFIX = "eval_"
-
 WINDOW_FILE = "safemeta_episode_window.json"
 
 
