@@ -58,15 +58,23 @@ class AlgorithmEntry:
         return self.config_cls()().training(**hyperparameters)
 
 
+def training_parameters(config_class: type) -> dict[str, tuple[inspect.Parameter, Any]]:
+    """Keyword-only parameters of ``training()`` over the config's MRO, each with the method that
+    declares it (the most derived declaration wins)."""
+    parameters: dict[str, tuple[inspect.Parameter, Any]] = {}
+    for klass in config_class.__mro__:
+        method = klass.__dict__.get("training")
+        if method is None:
+            continue
+        for p in inspect.signature(method).parameters.values():
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in parameters:
+                parameters[p.name] = (p, method)
+    return parameters
+
+
 @cache
 def _training_kwargs(config_class: str) -> frozenset[str]:
-    names: set[str] = set()
-    for klass in load_attribute(config_class).__mro__:
-        method = klass.__dict__.get("training")
-        if method is not None:
-            parameters = inspect.signature(method).parameters.values()
-            names |= {p.name for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY}
-    return frozenset(names)
+    return frozenset(training_parameters(load_attribute(config_class)))
 
 
 _ALGORITHMS: dict[str, AlgorithmEntry] = {}

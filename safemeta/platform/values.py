@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from safemeta.algorithms.registry import training_parameters
+
 Annotations = dict[str, Any]
 _SKIP = object()
 
@@ -59,15 +61,10 @@ def parameter_annotations(function: Callable[..., Any]) -> tuple[Annotations, bo
 
 def training_annotations(config_class: type) -> Annotations:
     """``training()`` keyword arguments over the config's MRO (the subclass's annotation wins)."""
-    annotations: Annotations = {}
-    for klass in config_class.__mro__:
-        method = klass.__dict__.get("training")
-        if method is None:
-            continue
-        for p in inspect.signature(method).parameters.values():
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name not in annotations:
-                annotations[p.name] = _resolve(p.annotation, method)
-    return annotations
+    return {
+        name: _resolve(p.annotation, method)
+        for name, (p, method) in training_parameters(config_class).items()
+    }
 
 
 def _admits_string(annotation: Any) -> bool:
