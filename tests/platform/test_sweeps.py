@@ -37,6 +37,22 @@ def experiment_dict(tmp_path: Path, name: str, envs: list[str], **extra) -> dict
     }
 
 
+@contextlib.contextmanager
+def background_run(command: list[str], env: dict[str, str], log_path: Path):
+    """``command`` (a ``safemeta run``) in its own process group, output to ``log_path``; on exit
+    the group — the driver and the local Ray it started — is killed by pid and reaped."""
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            yield process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def child_runs(client: MlflowClient, sweep: str) -> dict[str, object]:
     experiments = [e.experiment_id for e in client.search_experiments()]
     runs = client.search_runs(experiments, filter_string=f"tags.`safemeta.sweep` = '{sweep}'")
@@ -140,10 +156,6 @@ def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials
     path.write_text(yaml.safe_dump(raw))
     command = [sys.executable, "-m", "safemeta.platform.cli", "run", str(path), "--no-compare"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    log = (tmp_path / "first.log").open("w")
-    first = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     fast, slow = "trial:ppo__ScriptedCost-v0__seed0", "trial:ppo__ScriptedCostSlow-v0__seed0"
 
@@ -157,15 +169,10 @@ def test_resume_continues_an_interrupted_sweep_without_rerunning_finished_trials
         steps = client.get_metric_history(runs[slow].info.run_id, "env_steps")
         return len(steps) >= 3
 
-    try:
+    with background_run(command, env, tmp_path / "first.log") as first:
         wait_for(slow_trial_is_midway, 240, "the slow trial to be midway")
         os.kill(first.pid, signal.SIGINT)  # Tune saves its state and stops
         assert first.wait(timeout=120) is not None
-    finally:
-        if first.poll() is None:
-            os.killpg(first.pid, signal.SIGKILL)
-            first.wait()
-        log.close()
     before = child_runs(client, "interrupted")
     assert before[slow].info.status == "KILLED"  # not left RUNNING by the interrupt
     parent = client.get_run(before[slow].data.tags[TAG_PARENT])
@@ -315,24 +322,11 @@ def test_resume_after_the_driver_is_killed_logs_each_step_once(tmp_path):
         history = client.get_metric_history(runs[name].info.run_id, "training_iteration")
         return int(max((m.value for m in history), default=0))
 
-    with (tmp_path / "first.log").open("w") as log:
-        first = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            wait_for(lambda: committed_iterations() >= 6, 240, "iteration 6's checkpoint")
-            time.sleep(1.2)  # ≈ 1.5 iterations past it: their rows exist only in the driver
-            os.kill(first.pid, signal.SIGKILL)
-            first.wait(timeout=60)
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # the driver's local Ray goes with it
-                os.killpg(first.pid, signal.SIGKILL)
-            first.wait()
+    with background_run(command, env, tmp_path / "first.log") as first:
+        wait_for(lambda: committed_iterations() >= 6, 240, "iteration 6's checkpoint")
+        time.sleep(1.2)  # ≈ 1.5 iterations past it: their rows exist only in the driver
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=60)
     killed_at = committed_iterations()
     assert 6 <= killed_at < 20
     assert child_runs(client, "driver_killed")[name].info.status == "RUNNING"  # orphaned
