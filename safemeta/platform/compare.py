@@ -313,6 +313,14 @@ def curve_band(
     return grid, stacked.mean(axis=0), low, high
 
 
+def _short_number(value: float, _position: int = 0) -> str:
+    """Axis label: 150000 -> "150k", 2000000 -> "2M"."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
 def plot_curves(
     trials: Sequence[TrialCurves],
     env: str,
@@ -327,6 +335,7 @@ def plot_curves(
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     axes = axes[0]
@@ -343,6 +352,7 @@ def plot_curves(
             (line,) = axis.plot(grid, mean, label=f"{algorithm} (n={len(curves)})")
             axis.fill_between(grid, low, high, color=line.get_color(), alpha=0.2)
         axis.set_xlabel("env steps")
+        axis.xaxis.set_major_formatter(FuncFormatter(_short_number))
         axis.set_title(metric.replace("_", " "))
         if metric in log_scale and axis.lines:
             axis.set_yscale("log")
