@@ -263,6 +263,7 @@ def expand_trials(experiment: Experiment) -> list[TrialSpec]:
                         env_steps=budget,
                         imports=list(experiment.imports),
                         env_runners=experiment.resources.env_runners,
+                        cpus_per_env_runner=experiment.resources.cpus_per_env_runner,
                         envs_per_env_runner=experiment.resources.envs_per_env_runner,
                         cpus_per_trial=experiment.resources.cpus_per_trial,
                         evaluation_episodes=experiment.evaluation.episodes,

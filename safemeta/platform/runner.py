@@ -147,8 +147,9 @@ def check_capacity(trials: list[TrialSpec], cpus: float, where: str) -> None:
     if demand > cpus:
         raise ValueError(
             f"resources: trial {trial.trial_name} needs {demand:g} CPUs (cpus_per_trial="
-            f"{trial.cpus_per_trial:g}, env_runners={trial.env_runners}) but {where} has "
-            f"{cpus:g}; lower resources.cpus_per_trial / env_runners or pass --address of a "
+            f"{trial.cpus_per_trial:g}, env_runners={trial.env_runners} × "
+            f"{trial.cpus_per_env_runner:g}) but {where} has {cpus:g}; lower "
+            "resources.cpus_per_trial / env_runners / cpus_per_env_runner or pass --address of a "
             "larger cluster"
         )
 

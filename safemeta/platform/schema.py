@@ -87,6 +87,9 @@ class Resources(_Strict):
 
     env_runners: int = Field(default=0, ge=0, description="Remote env runners; 0 = in the trial.")
     envs_per_env_runner: int = Field(default=1, ge=1)
+    cpus_per_env_runner: float = Field(
+        default=1, gt=0, description="CPUs each remote env runner reserves (e.g. 0.5 on 2 cores)."
+    )
     cpus_per_trial: float = Field(default=1, gt=0, description="CPUs of the trial's main process.")
     max_concurrent_trials: int = Field(default=2, ge=1)
 
@@ -139,7 +142,10 @@ class MetaTest(_Strict):
     tasks: int = Field(default=10, ge=1, description="Test tasks (the same for every trial).")
     adaptation_steps: int = Field(default=5, ge=0, description="Fine-tuning steps K.")
     rollout_steps: int | None = Field(
-        default=2000, ge=2, description="Env steps per rollout (null: rollout_episodes)."
+        default=2000,
+        ge=2,
+        description="Env steps per rollout (null: rollout_episodes); only finished episodes "
+        "count, so use at least one episode's length.",
     )
     rollout_episodes: int | None = Field(default=None, ge=1)
     inner: Literal["trpo_lag", "cpo", "trpo"] = Field(

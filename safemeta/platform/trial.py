@@ -57,6 +57,7 @@ class TrialSpec(BaseModel):
     env_steps: int
     imports: list[str] = []
     env_runners: int = 0
+    cpus_per_env_runner: float = 1
     envs_per_env_runner: int = 1
     cpus_per_trial: float = 1
     evaluation_episodes: int = 5
@@ -123,7 +124,9 @@ def build_algorithm_config(spec: TrialSpec) -> Any:
     tune.register_env(env_id, creator)
     config.environment(env=env_id, env_config=dict(spec.env_kwargs))
     config.env_runners(
-        num_env_runners=spec.env_runners, num_envs_per_env_runner=spec.envs_per_env_runner
+        num_env_runners=spec.env_runners,
+        num_envs_per_env_runner=spec.envs_per_env_runner,
+        num_cpus_per_env_runner=spec.cpus_per_env_runner if spec.env_runners else 1,
     )
     config.resources(num_cpus_for_main_process=spec.cpus_per_trial)
     config.debugging(seed=spec.seed)

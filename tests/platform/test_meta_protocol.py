@@ -11,6 +11,7 @@ from safemeta.platform.compare import compare_sweep
 from safemeta.platform.cost_metrics import META_TEST_COST, META_TEST_COST_LIMIT, META_TEST_RETURN
 from safemeta.platform.experiment import expand_trials, validate_experiment
 from safemeta.platform.runner import run_experiment
+from safemeta.platform.trial import build_algorithm_config
 from tests.platform.test_sweeps import child_runs
 
 TINY = {"policy_hiddens": [8], "critic_hiddens": [8], "critic_epochs": 1}
@@ -59,8 +60,13 @@ def meta_experiment(tmp_path) -> dict:
 
 
 def test_experiment_file_expands_meta_trials(tmp_path) -> None:
-    experiment = validate_experiment(meta_experiment(tmp_path))
+    raw = meta_experiment(tmp_path)
+    raw["resources"] = {**raw["resources"], "cpus_per_env_runner": 0.5}
+    experiment = validate_experiment(raw)
     trials = {t.label: t for t in expand_trials(experiment)}
+    config = build_algorithm_config(trials["c_maml"])
+    assert (config.num_env_runners, config.num_cpus_per_env_runner) == (1, 0.5)
+    assert config.task_distribution == "test_targets"  # meta.train reached the meta-algorithm
     assert sorted(trials) == ["c_maml", "maml_trpo", "random_init", "trpo_lag"]
     assert {t.env for t in trials.values()} == {"TestTargets-v0"}  # the distribution's env
     assert trials["random_init"].env_steps == 0 and trials["c_maml"].env_steps == 160
