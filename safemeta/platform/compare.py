@@ -313,6 +313,16 @@ def curve_band(
     return grid, stacked.mean(axis=0), low, high
 
 
+def _save_png(fig, path: Path) -> None:
+    """Write ``fig`` as a PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    write_bytes_atomic(path, buffer.getvalue())
+
+
 def _short_number(value: float, _position: int = 0) -> str:
     """Axis label: 150000 -> "150k", 2000000 -> "2M"."""
     for scale, suffix in ((1e6, "M"), (1e3, "k")):
@@ -361,10 +371,7 @@ def plot_curves(
         axes[0].legend(fontsize=8)
     fig.suptitle(env)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
+    _save_png(fig, path)
 
 
 def plot_adaptation(trials: Sequence[TrialCurves], path: Path) -> None:
@@ -401,10 +408,7 @@ def plot_adaptation(trials: Sequence[TrialCurves], path: Path) -> None:
         if axis.lines:
             axis.legend(fontsize=8)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    write_bytes_atomic(path, buffer.getvalue())
+    _save_png(fig, path)
 
 
 @dataclass(frozen=True)

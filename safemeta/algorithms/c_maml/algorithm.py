@@ -9,6 +9,7 @@ Eq. 31 on V_C at π_θ's initial states. The new θ is written into every runner
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Any
@@ -87,8 +88,12 @@ class CMAML(Algorithm):
             num_timesteps=None if episodes else cfg.inner_rollout_steps,
             num_episodes=episodes,
             fresh_reward_critic=cfg.fresh_reward_critic,
-            seed=int(cfg.seed or 0) * 100_003 + 1_000 * self.meta_iteration,
+            seed=self._iteration_seed(),
         )
+
+    def _iteration_seed(self) -> int:
+        """Seed of this meta-iteration's task programs (distinct per trial seed and iteration)."""
+        return int(self.config.seed or 0) * 100_003 + 1_000 * self.meta_iteration
 
     def training_step(self) -> None:
         cfg = self.config
@@ -102,7 +107,7 @@ class CMAML(Algorithm):
             tasks,
             self.meta_weights(),
             self.task_program(lam),
-            seed=int(cfg.seed or 0) * 100_003 + 1_000 * self.meta_iteration,
+            seed=self._iteration_seed(),
         )
         self._collect_runner_metrics()
         adapted = time.perf_counter()
@@ -158,14 +163,7 @@ class CMAML(Algorithm):
             else torch.zeros_like(meta_gradient)
         )
         direction = outer_direction(meta_gradient, safety_gradient, eta)
-        settings = TrustRegionSettings.from_config(cfg)
-        settings = TrustRegionSettings(
-            cfg.meta_max_kl,
-            settings.cg_iterations,
-            settings.cg_damping,
-            settings.line_search_steps,
-            settings.line_search_decay,
-        )
+        settings = dataclasses.replace(TrustRegionSettings.from_config(cfg), max_kl=cfg.meta_max_kl)
         metrics |= meta_policy_step(module, batch.obs, batch.actions, direction, settings)
         post_cost = nanmean([o.steps[-1].episode_cost for o in outcomes])
         if cfg.outer_constraint and math.isfinite(post_cost):

@@ -13,15 +13,10 @@ from typing import Any, Literal
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
-from safemeta.algorithms.onpolicy.config import LagrangianMixin, TrustRegionConfig
+from safemeta.algorithms.onpolicy.config import LagrangianMixin, TrustRegionConfig, _check
 
 InnerAlgorithm = Literal["trpo_lag", "cpo", "trpo"]
 INNER_ALGORITHMS: tuple[str, ...] = ("trpo_lag", "cpo", "trpo")
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
 
 
 class CMAMLConfig(LagrangianMixin, TrustRegionConfig):

@@ -70,9 +70,6 @@ class LagrangeMultiplier:
         coordinate = self._coordinate.detach()
         return coordinate.exp() if self.rule == "log" else coordinate.clone()
 
-    def __float__(self) -> float:
-        return float(self.value)
-
     def proposal(
         self, constraint_value: torch.Tensor | float, limit: torch.Tensor | float
     ) -> torch.Tensor:
