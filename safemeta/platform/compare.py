@@ -6,13 +6,15 @@ percentile-bootstrap confidence interval of that mean. The learned scalars an al
 (ε, ν, α, λ) get a column and a trajectory plot when some trial of the sweep logs them. On a
 meta-RL sweep, each trial's meta-test adaptation curve (``meta_test/return``, ``meta_test/cost``
 against the adaptation step) gives a plot with one line per initialisation and table columns at
-chosen adaptation steps.
+chosen adaptation steps, and the meta-training curves (the sampled tasks' return and cost before
+and after the K inner steps of each meta-iteration) give ``meta_training_<env>.png``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -46,6 +48,9 @@ LEARNED_SCALARS = {  # column header -> learner (or meta-iteration) statistic
     "η": "safety_multiplier",
 }
 ADAPTATION_METRICS = (META_TEST_RETURN, META_TEST_COST)
+# Meta-training: the sampled tasks' mean return / cost at inner step k (meta/return_step_k, ...).
+META_STEP_METRIC = re.compile(r"^meta/(return|cost)_step_(\d+)$")
+META_TRAINING_CURVES = ("return_before", "return_adapted", "cost_before", "cost_adapted")
 
 
 def adaptation_key(metric: str, step: int) -> str:
@@ -163,6 +168,7 @@ def load_trials(client: MlflowClient, experiment_id: str, parent_run_id: str) ->
             name = metric.removeprefix(LEARNER_PREFIX).removeprefix(META_PREFIX)
             if len(steps) or name not in curves:
                 curves[name] = (steps, values)
+        curves |= _meta_training_curves(client, run)
         trials.append(
             TrialCurves(
                 run_id=run.info.run_id,
@@ -174,6 +180,28 @@ def load_trials(client: MlflowClient, experiment_id: str, parent_run_id: str) ->
             )
         )
     return trials
+
+
+def _meta_training_curves(client: MlflowClient, run) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A meta-trial's return/cost of the sampled tasks before (inner step 0) and after its last
+    inner step, per meta-iteration against env steps ({} for other trials)."""
+    last = max(
+        (int(m[2]) for key in run.data.metrics if (m := META_STEP_METRIC.match(key))), default=0
+    )
+    if last == 0:
+        return {}
+    curves = {}
+    for quantity in ("return", "cost"):
+        for name, step in (("before", 0), ("adapted", last)):
+            history = sorted(
+                client.get_metric_history(run.info.run_id, f"meta/{quantity}_step_{step}"),
+                key=lambda m: (m.step, m.timestamp),
+            )
+            curves[f"{quantity}_{name}"] = (
+                np.array([m.step for m in history], dtype=np.float64),
+                np.array([m.value for m in history], dtype=np.float64),
+            )
+    return curves
 
 
 def adaptation_steps_of(trials: Sequence[TrialCurves]) -> list[int]:
@@ -451,6 +479,10 @@ def compare_sweep(
             if scalars:
                 path = out_dir / f"scalars_{env}.png"
                 plot_curves(trials, env, path, scalars, log_scale=("nu", "alpha"))
+                files.append(path)
+            if any(t.env == env and t.has(META_TRAINING_CURVES[0]) for t in trials):
+                path = out_dir / f"meta_training_{env}.png"
+                plot_curves(trials, env, path, META_TRAINING_CURVES)
                 files.append(path)
         if any(t.has(META_TEST_RETURN) for t in trials):
             path = out_dir / "adaptation.png"

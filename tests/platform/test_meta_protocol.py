@@ -7,7 +7,7 @@ from __future__ import annotations
 import yaml
 from mlflow.tracking import MlflowClient
 
-from safemeta.platform.compare import compare_sweep
+from safemeta.platform.compare import compare_sweep, find_sweep, load_trials
 from safemeta.platform.cost_metrics import META_TEST_COST, META_TEST_COST_LIMIT, META_TEST_RETURN
 from safemeta.platform.experiment import expand_trials, validate_experiment
 from safemeta.platform.runner import run_experiment
@@ -15,10 +15,11 @@ from safemeta.platform.trial import build_algorithm_config
 from tests.platform.test_sweeps import child_runs
 
 TINY = {"policy_hiddens": [8], "critic_hiddens": [8], "critic_epochs": 1}
+INNER_STEPS = 1
 META = {
     **TINY,
     "tasks_per_iteration": 2,
-    "inner_steps": 1,
+    "inner_steps": INNER_STEPS,
     "inner_rollout_steps": 40,
 }
 
@@ -119,7 +120,11 @@ def test_every_initialisation_is_meta_tested_and_compared(local_ray, tmp_path) -
     assert c_maml["meta/safety_gradient_norm"] > 0 and maml["meta/safety_gradient_norm"] == 0
     assert c_maml[META_TEST_RETURN] != maml[META_TEST_RETURN]
     report = compare_sweep("meta-protocol", outcome.tracking_uri, tmp_path / "report")
-    assert "adaptation.png" in {p.name for p in report.files}
+    assert {"adaptation.png", "meta_training_TestTargets-v0.png"} <= {p.name for p in report.files}
+    curves = {t.algorithm: t for t in load_trials(client, *find_sweep(client, "meta-protocol"))}
+    # Meta-training curves: the last inner step's cost per meta-iteration, only for meta-trials.
+    assert curves["c_maml"].final("cost_adapted") == c_maml[f"meta/cost_step_{INNER_STEPS}"]
+    assert curves["maml_trpo"].has("return_before") and not curves["trpo_lag"].has("return_before")
     header = report.markdown.splitlines()[2]
     assert "meta-test return @0" in header and "meta-test cost @2" in header
     rows = {r.algorithm: r for r in report.rows}
