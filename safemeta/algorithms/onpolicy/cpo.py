@@ -53,9 +53,28 @@ class CPODual:
     case: CPOCase
 
 
-def _project(value: torch.Tensor, low: float, high: float) -> torch.Tensor:
-    # clamp(v, low, high) returns high when low > high; project in two steps instead.
-    return torch.clamp(torch.clamp(value, max=high), min=low)
+Bound = torch.Tensor | None  # a region end of λ; None is +∞
+
+
+def _project(value: torch.Tensor, low: torch.Tensor, high: Bound) -> torch.Tensor:
+    """``value`` projected onto [low, high] (high first: a plain clamp returns high when
+    low > high). Tensor ends carry the gradient when λ* sits on a region's end."""
+    if high is not None:
+        value = torch.minimum(value, high)
+    return torch.maximum(value, low)
+
+
+def _regions(r: torch.Tensor, b: torch.Tensor) -> tuple[tuple[torch.Tensor, Bound], ...]:
+    """λ ≥ 0 split at λ = −r/b into region "a" (λb + r > 0, ν > 0) and region "b" (ν = 0), ends
+    as tensors of r and b (so dλ*/d(r, b) is right when λ* sits on the split). With b = 0 there
+    is one region, [0, ∞): "a" if r > 0, else "b"."""
+    zero = torch.zeros_like(r)
+    if b.item() == 0.0:
+        return ((zero, None),)
+    split = -r / b
+    if b.item() > 0.0:
+        return (split.clamp_min(0.0), None), (zero, split)
+    return (zero, split), (split.clamp_min(0.0), None)
 
 
 def cpo_dual(
@@ -67,14 +86,15 @@ def cpo_dual(
     :math:`D = A/(2\\lambda) + \\lambda B/2 - rb/s`, minimised at :math:`\\lambda_a = \\sqrt{A/B}`;
     where ν = 0 (λb + r ≤ 0) :math:`D = q/(2\\lambda) + \\lambda\\delta`, minimised at
     :math:`\\lambda_b = \\sqrt{q/(2\\delta)}`. Each minimiser is projected onto its region and the
-    smaller D wins; then ν = max(0, (λb + r)/s).
+    smaller D wins; then ν = max(0, (λb + r)/s). Every branch is a differentiable function of
+    (q, r, s, b): the branch and the region are picked by value, the region ends are tensors.
     """
-    if float(s) <= _EPS:
+    if s.item() <= _EPS:
         lam = torch.sqrt(q.clamp_min(_EPS) / (2.0 * delta))
         return CPODual(lam, torch.zeros_like(q), CPOCase.NO_COST_GRADIENT)
     big_b = 2.0 * delta - b * b / s
-    if float(big_b) < 0.0:
-        if float(b) >= 0.0:
+    if big_b.item() < 0.0:
+        if b.item() >= 0.0:
             return CPODual(
                 torch.sqrt(s / (2.0 * delta)), torch.zeros_like(q), CPOCase.INFEASIBLE_RECOVERY
             )
@@ -83,19 +103,9 @@ def cpo_dual(
             torch.zeros_like(q),
             CPOCase.FEASIBLE_TRPO,
         )
-    case = CPOCase.INFEASIBLE_DUAL if float(b) >= 0.0 else CPOCase.FEASIBLE_DUAL
+    case = CPOCase.INFEASIBLE_DUAL if b.item() >= 0.0 else CPOCase.FEASIBLE_DUAL
     big_a = (q - r * r / s).clamp_min(_EPS)
     big_b = big_b.clamp_min(_EPS)
-    bf, rf = float(b), float(r)
-    # Regions of λ ≥ 0: "a" where λb + r > 0 (ν > 0), "b" where λb + r ≤ 0 (ν = 0).
-    if bf > 0.0:
-        region_a, region_b = (max(-rf / bf, 0.0), math.inf), (0.0, -rf / bf)
-    elif bf < 0.0:
-        region_a, region_b = (0.0, -rf / bf), (max(-rf / bf, 0.0), math.inf)
-    else:
-        region_a, region_b = (
-            ((0.0, math.inf), (0.0, -1.0)) if rf > 0.0 else ((0.0, -1.0), (0.0, math.inf))
-        )
 
     def dual_a(lam: torch.Tensor) -> torch.Tensor:
         return big_a / (2.0 * lam) + lam * big_b / 2.0 - r * b / s
@@ -103,15 +113,19 @@ def cpo_dual(
     def dual_b(lam: torch.Tensor) -> torch.Tensor:
         return q / (2.0 * lam) + lam * delta
 
+    minimisers = (
+        (torch.sqrt(big_a / big_b), dual_a),
+        (torch.sqrt(q.clamp_min(_EPS) / (2.0 * delta)), dual_b),
+    )
+    regions = _regions(r, b)
+    if len(regions) == 1:  # b = 0: the sign of r alone decides whether ν > 0
+        minimisers = minimisers[:1] if r.item() > 0.0 else minimisers[1:]
     candidates = []
-    for (low, high), unconstrained, dual in (
-        (region_a, torch.sqrt(big_a / big_b), dual_a),
-        (region_b, torch.sqrt(q.clamp_min(_EPS) / (2.0 * delta)), dual_b),
-    ):
-        if high < low or high <= 0.0:
+    for (low, high), (unconstrained, dual) in zip(regions, minimisers, strict=True):
+        if high is not None and (high.item() < low.item() or high.item() <= 0.0):
             continue  # empty region
-        lam = _project(unconstrained, max(low, _EPS), high).clamp_min(_EPS)
-        candidates.append((float(dual(lam)), lam))
+        lam = _project(unconstrained, low.clamp_min(_EPS), high).clamp_min(_EPS)
+        candidates.append((dual(lam).item(), lam))
     lam = min(candidates, key=lambda c: c[0])[1]
     nu = torch.clamp((lam * b + r) / s, min=0.0)
     return CPODual(lam, nu, case)
@@ -137,7 +151,7 @@ def cpo_step(
     dual = cpo_dual(q, r, s, b, delta)
     if dual.case is CPOCase.INFEASIBLE_RECOVERY:
         return -torch.sqrt(2.0 * delta / s) * w, dual
-    if dual.case is CPOCase.NO_COST_GRADIENT and float(b) >= 0.0:
+    if dual.case is CPOCase.NO_COST_GRADIENT and b.item() >= 0.0:
         return torch.zeros_like(v), dual
     return (v - dual.nu * w) / dual.lam, dual
 

@@ -1,0 +1,58 @@
+"""The CPO program with a Euclidean trust region (Meta-CPO Eq. 9 and 12, Eq. 4 when infeasible).
+
+Meta-CPO's Limitations adopt ‖·‖_H → ‖·‖₂, so H = I: v = g, w = a and the closed-form dual of
+``onpolicy.cpo`` applies with q = gᵀg, r = gᵀa, s = aᵀa. Every branch of that closed form is a
+differentiable function of (g, a, b); the branch is picked by value, so autograd gives the exact
+Jacobian of the program's solution wherever the branch does not change (almost everywhere).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from safemeta.algorithms.onpolicy.cpo import CPODual, cpo_accept, cpo_step
+
+
+def euclidean_cpo_step(
+    g: torch.Tensor, a: torch.Tensor, b: torch.Tensor, delta: float
+) -> tuple[torch.Tensor, CPODual]:
+    """Solution x* = φ − φᵏ of Eq. 9 (and Eq. 12 at the meta level) with H = I:
+
+    .. math:: \\max_x\\; g^T x \\quad\\text{s.t.}\\quad \\tfrac12\\|x\\|^2 \\le \\delta,\\qquad
+              b + a^T x \\le 0
+
+    x* = (g − ν*a)/λ*, or the recovery step x* = −sqrt(2δ/aᵀa)·a of Eq. 4 when no point of the
+    ball is feasible. Differentiable in g, a and b (``create_graph`` through it for Eq. 11).
+    """
+    return cpo_step(g, a, g.dot(g), g.dot(a), a.dot(a), b, delta)
+
+
+def backtracking_scale(
+    improvement: Callable[[float], tuple[float, float]],
+    dual: CPODual,
+    b: float,
+    *,
+    decay: float = 0.8,
+    max_backtracks: int = 10,
+) -> float:
+    """The line-search factor c ∈ {1, decay, decay², …} of a CPO step x*, chosen without gradients.
+
+    ``improvement(c)`` returns the (reward, cost) surrogate changes of φᵏ + c·x*; c is accepted by
+    ``cpo_accept`` (cost change ≤ max(−b, 0); reward not lower unless recovering). The ball holds
+    by construction, so its test always passes. 0.0 if no factor is accepted (no step).
+    """
+    for i in range(max_backtracks):
+        scale = decay**i
+        reward_change, cost_change = improvement(scale)
+        if cpo_accept(
+            kl=0.0,
+            max_kl=1.0,
+            reward_improvement=reward_change,
+            cost_change=cost_change,
+            b=b,
+            case=dual.case,
+        ):
+            return scale
+    return 0.0

@@ -1,0 +1,242 @@
+"""Meta-CPO's math on small deterministic float64 instances: one Euclidean CPO step and its
+Jacobian against cvxpylayers on random programs (every case), and the exact meta-gradient of
+Eq. 11 through K = 3 replayed steps against central finite differences (every case), which also
+fails when any of g(φ), a(φ), b(φ) is detached."""
+
+from __future__ import annotations
+
+import warnings
+
+import cvxpy as cp
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from cvxpylayers.torch import CvxpyLayer
+
+from safemeta.algorithms.meta_cpo import meta_gradient
+from safemeta.algorithms.meta_cpo.cpo_program import euclidean_cpo_step
+from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
+from safemeta.algorithms.meta_cpo.meta_gradient import (
+    TaskBatch,
+    diagonal_meta_gradients,
+    local_cpo_step,
+    surrogates,
+    task_meta_gradients,
+)
+from safemeta.algorithms.onpolicy.cpo import CPOCase
+from safemeta.algorithms.onpolicy.distributions import diag_gaussian_logp
+from safemeta.algorithms.onpolicy.module import OnPolicyModule
+from safemeta.algorithms.onpolicy.trust_region import flat_params
+
+D = torch.float64
+DELTA = 0.01
+K = 3
+SCALES = (1.0, 0.8, 0.64)  # line-search factors: constants of the replay
+# b = factor · sqrt(2δ aᵀa) puts every step in one case: |factor| > 1 leaves no cut of the
+# ball (all feasible / none feasible); |factor| < 1 cuts it (with gᵀa > 0 the cut is active).
+CASE_FACTORS = {
+    CPOCase.FEASIBLE_TRPO: -3.0,
+    CPOCase.FEASIBLE_DUAL: -0.3,
+    CPOCase.INFEASIBLE_DUAL: 0.3,
+    CPOCase.INFEASIBLE_RECOVERY: 3.0,
+}
+
+
+# ---- one step against cvxpylayers -------------------------------------------------------------
+
+
+def _program_layer(n: int, recovery: bool) -> CvxpyLayer:
+    """Eq. 9 with H = I (or Eq. 4's recovery program) as a differentiable cvxpy layer."""
+    x, g, a, b = cp.Variable(n), cp.Parameter(n), cp.Parameter(n), cp.Parameter()
+    ball = cp.sum_squares(x) <= 2 * DELTA
+    if recovery:
+        problem = cp.Problem(cp.Minimize(a @ x + 0 * (g @ x) + 0 * b), [ball])
+    else:
+        problem = cp.Problem(cp.Maximize(g @ x), [ball, b + a @ x <= 0])
+    return CvxpyLayer(problem, parameters=[g, a, b], variables=[x])
+
+
+@pytest.mark.parametrize("case", list(CASE_FACTORS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_one_step_and_its_jacobian_match_cvxpylayers(case: CPOCase, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 5
+    g = torch.tensor(rng.normal(size=n), dtype=D, requires_grad=True)
+    a_value = rng.normal(size=n)
+    a_value += np.sign(g.detach().numpy() @ a_value) * 0.5 * g.detach().numpy()  # gᵀa > 0
+    a = torch.tensor(a_value, dtype=D, requires_grad=True)
+    factor = CASE_FACTORS[case]
+    b = torch.tensor(factor * np.sqrt(2 * DELTA * a_value @ a_value), dtype=D, requires_grad=True)
+    x, dual = euclidean_cpo_step(g, a, b, DELTA)
+    assert dual.case is case
+    layer = _program_layer(n, recovery=case is CPOCase.INFEASIBLE_RECOVERY)
+    with warnings.catch_warnings():  # diffcp's numpy-conversion warnings
+        warnings.simplefilter("ignore")
+        (x_ref,) = layer(g, a, b, solver_args={"eps": 1e-12, "max_iters": 100_000})
+        jacobian_ref = [
+            torch.autograd.grad(x_ref[i], (g, a, b), retain_graph=True) for i in range(n)
+        ]
+    np.testing.assert_allclose(x.detach(), x_ref.detach(), atol=1e-7)
+    for i in range(n):  # the Jacobian row by row: d x*_i / d(g, a, b)
+        ours = torch.autograd.grad(x[i], (g, a, b), retain_graph=True, allow_unused=True)
+        for mine, theirs in zip(ours, jacobian_ref[i], strict=True):
+            mine = torch.zeros_like(theirs) if mine is None else mine
+            np.testing.assert_allclose(mine, theirs, atol=1e-6, rtol=1e-5)
+
+
+# ---- the meta-gradient through K steps --------------------------------------------------------
+
+
+def _policy() -> tuple[OnPolicyModule, torch.Tensor]:
+    """A float64 policy (obs 3, hidden 5, act 2: 34 parameters) and a θ away from its init."""
+    torch.manual_seed(0)
+    module = OnPolicyModule(
+        observation_space=gym.spaces.Box(-1.0, 1.0, (3,), np.float64),
+        action_space=gym.spaces.Box(-1.0, 1.0, (2,), np.float64),
+        model_config={
+            "policy_hiddens": (5,),
+            "critic_hiddens": (5,),
+            "normalize_observations": False,
+        },
+    ).double()
+    theta = flat_params(module.policy_parameters())
+    theta = theta + 0.3 * torch.randn(
+        theta.shape, generator=torch.Generator().manual_seed(3), dtype=D
+    )
+    return module, theta
+
+
+def _batch(logp, phi: torch.Tensor, gen: torch.Generator, factor: float | None) -> TaskBatch:
+    """40 states and actions with reward and cost advantages correlated (gᵀa > 0); b set by
+    ``factor`` relative to the ball's reach sqrt(2δ aᵀa) at φ (``None``: b = 0.1)."""
+    obs = torch.randn(40, 3, generator=gen, dtype=D)
+    actions = torch.randn(40, 2, generator=gen, dtype=D)
+    advantages = torch.randn(40, generator=gen, dtype=D)
+    cost_advantages = 0.6 * advantages + torch.randn(40, generator=gen, dtype=D)
+    batch = TaskBatch(
+        obs, actions, logp(phi, obs, actions).detach(), advantages, cost_advantages, 0.1
+    )
+    if factor is None:
+        return batch
+    phi = phi.detach().requires_grad_(True)
+    (a,) = torch.autograd.grad(surrogates(logp, phi, batch)[1], phi)
+    b = factor * float(torch.sqrt(2 * DELTA * a.dot(a)))
+    return TaskBatch(obs, actions, batch.behaviour_logp, advantages, cost_advantages, b)
+
+
+def _instance(case: CPOCase):
+    """A task's K batches, each sampled (behaviour log-probs) at the φᵏ the adaptation reaches,
+    every step in ``case``, and the post-adaptation batch at φᴷ."""
+    module, theta = _policy()
+    logp = flat_policy_logp(module)
+    gen = torch.Generator().manual_seed(int(case) + 10)
+    batches, phi = [], theta
+    for scale in SCALES:
+        batch = _batch(logp, phi, gen, CASE_FACTORS[case])
+        local = local_cpo_step(
+            logp, phi.detach().requires_grad_(True), batch, DELTA, create_graph=False
+        )
+        assert local.case is case
+        batches.append(batch)
+        phi = (phi + scale * local.step).detach()
+    return logp, theta, batches, _batch(logp, phi, gen, None)
+
+
+def _objectives(logp, theta, batches, post) -> tuple[float, float]:
+    """F(θ) and G(θ): the surrogates at φᴷ(θ) on the post-adaptation batch."""
+    with torch.enable_grad():
+        phi = meta_gradient.adapt(
+            logp, theta.clone().requires_grad_(True), batches, SCALES, DELTA, first_order=False
+        )
+    reward, cost = surrogates(logp, phi, post)
+    return float(reward), float(cost)
+
+
+def _finite_differences(logp, theta, batches, post, h: float = 1e-6) -> tuple[np.ndarray, ...]:
+    rows = []
+    for j in range(theta.numel()):
+        e = torch.zeros_like(theta)
+        e[j] = h
+        plus = _objectives(logp, theta + e, batches, post)
+        minus = _objectives(logp, theta - e, batches, post)
+        rows.append([(p - m) / (2 * h) for p, m in zip(plus, minus, strict=True)])
+    return tuple(np.array(rows).T)
+
+
+def _relative_error(x: torch.Tensor, ref: np.ndarray) -> float:
+    return float(np.linalg.norm(x.numpy() - ref) / np.linalg.norm(ref))
+
+
+@pytest.fixture(scope="module")
+def instances() -> dict:
+    out = {}
+    for case in CASE_FACTORS:
+        logp, theta, batches, post = _instance(case)
+        out[case] = (logp, theta, batches, post, _finite_differences(logp, theta, batches, post))
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASE_FACTORS))
+def test_exact_meta_gradient_matches_finite_differences(instances, case: CPOCase) -> None:
+    logp, theta, batches, post, (fd_reward, fd_cost) = instances[case]
+    exact = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+    assert _relative_error(exact.reward, fd_reward) <= 1e-5
+    assert _relative_error(exact.cost, fd_cost) <= 1e-5
+    # First order (dφᴷ/dθ = I) is the post-adaptation gradient itself, and measurably off.
+    first = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA, first_order=True)
+    phi = exact.adapted.clone().requires_grad_(True)
+    (g_post,) = torch.autograd.grad(surrogates(logp, phi, post)[0], phi)
+    torch.testing.assert_close(first.reward, g_post, rtol=0, atol=1e-12)
+    assert _relative_error(first.reward, fd_reward) > 1e-3
+
+
+@pytest.mark.parametrize(
+    ("detached", "case"),
+    [
+        ("g", CPOCase.FEASIBLE_TRPO),
+        ("a", CPOCase.INFEASIBLE_RECOVERY),
+        ("a", CPOCase.FEASIBLE_DUAL),
+        ("b", CPOCase.FEASIBLE_DUAL),
+        ("b", CPOCase.INFEASIBLE_DUAL),
+    ],
+)
+def test_detaching_g_a_or_b_breaks_the_agreement(instances, monkeypatch, detached, case) -> None:
+    # The finite-difference check above sees each dependence on φᵏ: with one of them cut, the
+    # same comparison fails.
+    def cut(g, a, b, delta):
+        parts = {"g": g, "a": a, "b": b}
+        parts[detached] = parts[detached].detach()
+        return euclidean_cpo_step(parts["g"], parts["a"], parts["b"], delta)
+
+    monkeypatch.setattr(meta_gradient, "euclidean_cpo_step", cut)
+    logp, theta, batches, post, (fd_reward, fd_cost) = instances[case]
+    broken = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+    assert (
+        max(_relative_error(broken.reward, fd_reward), _relative_error(broken.cost, fd_cost)) > 1e-3
+    )
+
+
+def test_diagonal_approximation_is_exact_for_one_diagonal_step_and_off_otherwise(instances) -> None:
+    logp, theta, batches, post, (fd_reward, _) = instances[CPOCase.FEASIBLE_DUAL]
+    diagonal = diagonal_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+    exact = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+    torch.testing.assert_close(diagonal.adapted, exact.adapted)
+    assert _relative_error(diagonal.reward, fd_reward) > 1e-3
+    # With zero-length steps every Jacobian is I: the diagonal product is exact.
+    still = diagonal_meta_gradients(logp, theta, batches, (0.0,) * K, post, DELTA)
+    phi = theta.clone().requires_grad_(True)
+    (g,) = torch.autograd.grad(surrogates(logp, phi, post)[0], phi)
+    torch.testing.assert_close(still.reward, g)
+
+
+def test_flat_policy_logp_matches_the_module() -> None:
+    module, _ = _policy()
+    obs = torch.randn(7, 3, dtype=D)
+    actions = torch.randn(7, 2, dtype=D)
+    mean, log_std = module.distribution(obs)
+    expected = diag_gaussian_logp(actions, mean, log_std)
+    got = flat_policy_logp(module)(flat_params(module.policy_parameters()), obs, actions)
+    torch.testing.assert_close(got, expected)
+    with pytest.raises(ValueError, match="34"):
+        flat_policy_logp(module)(torch.zeros(3, dtype=D), obs, actions)
