@@ -181,3 +181,14 @@ register_algorithm(
     "safemeta.algorithms.c_maml.config:MAMLTRPOConfig",
     "MAML-TRPO: first-order MAML with TRPO inner steps, unconstrained (C-MAML's baseline).",
 )
+register_algorithm(
+    "meta_cpo",
+    "safemeta.algorithms.meta_cpo.config:MetaCPOConfig",
+    "Meta-CPO: MAML through K local Euclidean CPO steps, exact meta-gradient (Eq. 11), the meta "
+    "update a CPO program (Eq. 12).",
+)
+register_algorithm(
+    "meta_trpo",
+    "safemeta.algorithms.meta_cpo.config:MetaTRPOConfig",
+    "Meta-TRPO: Meta-CPO's machinery with unconstrained trust-region programs (its baseline).",
+)

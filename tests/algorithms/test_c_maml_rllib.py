@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from safemeta.algorithms.c_maml.algorithm import META_RESULTS
 from safemeta.algorithms.c_maml.config import CMAMLConfig, MAMLTRPOConfig
+from safemeta.algorithms.meta.algorithm import META_RESULTS
 from tests.plugins.onpolicy_envs import TaskTargetEnv
 
 LEARNER_KEYS = ("lagrange_multiplier", "safety_multiplier", "meta_kl", "initial_cost_value")

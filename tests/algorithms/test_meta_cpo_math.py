@@ -68,8 +68,8 @@ def test_one_step_and_its_jacobian_match_cvxpylayers(case: CPOCase, seed: int) -
     a = torch.tensor(a_value, dtype=D, requires_grad=True)
     factor = CASE_FACTORS[case]
     b = torch.tensor(factor * np.sqrt(2 * DELTA * a_value @ a_value), dtype=D, requires_grad=True)
-    x, dual = euclidean_cpo_step(g, a, b, DELTA)
-    assert dual.case is case
+    x, got_case = euclidean_cpo_step(g, a, b, DELTA)
+    assert got_case is case
     layer = _program_layer(n, recovery=case is CPOCase.INFEASIBLE_RECOVERY)
     with warnings.catch_warnings():  # diffcp's numpy-conversion warnings
         warnings.simplefilter("ignore")

@@ -13,13 +13,14 @@ from typing import Any, Literal
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
+from safemeta.algorithms.meta.config import MetaTrainingMixin
 from safemeta.algorithms.onpolicy.config import LagrangianMixin, TrustRegionConfig, _check
 
 InnerAlgorithm = Literal["trpo_lag", "cpo", "trpo"]
 INNER_ALGORITHMS: tuple[str, ...] = ("trpo_lag", "cpo", "trpo")
 
 
-class CMAMLConfig(LagrangianMixin, TrustRegionConfig):
+class CMAMLConfig(MetaTrainingMixin, LagrangianMixin, TrustRegionConfig):
     """C-MAML (Alg. 1, Eq. 21, 22, 30, 31). The family's settings (``max_kl``, critics,
     ``lagrangian_*``, ``cost_limit``, …) configure the *inner* algorithm; the ``meta_*`` and
     ``safety_multiplier_*`` settings the outer loop."""
@@ -28,13 +29,7 @@ class CMAMLConfig(LagrangianMixin, TrustRegionConfig):
         from safemeta.algorithms.c_maml.algorithm import CMAML
 
         super().__init__(algo_class=algo_class or CMAML)
-        self.task_distribution: str | None = None
-        self.task_distribution_kwargs: dict[str, Any] = {}
-        self.tasks_per_iteration = 10
         self.inner = "trpo_lag"
-        self.inner_steps = 3
-        self.inner_rollout_steps = 2000
-        self.inner_rollout_episodes: int | None = None
         self.fresh_reward_critic = True
         # The inner λ_p: the plain projected step from the meta λ (Eq. 7, appendix C.3).
         self.lagrangian_optimizer = "sgd"
@@ -53,13 +48,7 @@ class CMAMLConfig(LagrangianMixin, TrustRegionConfig):
     def training(
         self,
         *,
-        task_distribution: str | None = NotProvided,
-        task_distribution_kwargs: dict[str, Any] | None = NotProvided,
-        tasks_per_iteration: int | None = NotProvided,
         inner: InnerAlgorithm | None = NotProvided,
-        inner_steps: int | None = NotProvided,
-        inner_rollout_steps: int | None = NotProvided,
-        inner_rollout_episodes: int | None = NotProvided,
         fresh_reward_critic: bool | None = NotProvided,
         meta_max_kl: float | None = NotProvided,
         outer_constraint: bool | None = NotProvided,
@@ -70,18 +59,10 @@ class CMAMLConfig(LagrangianMixin, TrustRegionConfig):
         safety_multiplier_lr: float | None = NotProvided,
         **kwargs: Any,
     ) -> CMAMLConfig:
-        """Meta-training settings.
+        """C-MAML's settings (the task distribution and inner-loop budget: ``MetaTrainingMixin``).
 
         Args:
-            task_distribution: registered name (``safemeta.environments.task_distributions``),
-                e.g. ``"c_maml_env2"``; its train split is meta-trained on.
-            task_distribution_kwargs: its factory's arguments (e.g. ``hide_goal_lidar``).
-            tasks_per_iteration: B, tasks sampled per meta-iteration (one per env runner, in
-                waves of the runner count).
             inner: the inner algorithm, ``"trpo_lag"`` (default), ``"cpo"`` or ``"trpo"``.
-            inner_steps: K adaptation steps per task.
-            inner_rollout_steps: env steps per inner rollout (cut episodes are bootstrapped),
-                unless ``inner_rollout_episodes`` asks for whole episodes instead.
             fresh_reward_critic: re-initialise V_R for every task (Alg. 1 line 8).
             meta_max_kl: δ_meta of the outer trust-region step.
             outer_constraint: the λ-term of Eq. 21/22 (False: λ ≡ 0, MAML's outer loop).
@@ -100,25 +81,8 @@ class CMAMLConfig(LagrangianMixin, TrustRegionConfig):
     def validate(self) -> None:
         super().validate()
         _check(
-            bool(self.task_distribution),
-            "task_distribution is not set: name a registered one, e.g. "
-            "training(task_distribution='c_maml_env2')",
-        )
-        _check(
             self.inner in INNER_ALGORITHMS,
             f"inner={self.inner!r}; use one of {', '.join(INNER_ALGORITHMS)}",
-        )
-        for name in ("tasks_per_iteration", "inner_steps"):
-            value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 1, f"{name}={value!r} must be >= 1")
-        _check(
-            self.inner_rollout_episodes is not None or self.inner_rollout_steps >= 2,
-            f"inner_rollout_steps={self.inner_rollout_steps} must be >= 2 (e.g. 2000), or set "
-            "inner_rollout_episodes",
-        )
-        _check(
-            self.inner_rollout_episodes is None or self.inner_rollout_episodes >= 1,
-            f"inner_rollout_episodes={self.inner_rollout_episodes} must be >= 1 or null",
         )
         _check(self.meta_max_kl > 0, f"meta_max_kl={self.meta_max_kl} must be > 0 (e.g. 0.01)")
         for name in ("meta_lagrangian", "safety_multiplier"):

@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 import torch
 
-from safemeta.algorithms.onpolicy.cpo import CPODual, cpo_accept, cpo_step
+from safemeta.algorithms.onpolicy.cpo import CPOCase, cpo_accept, cpo_step
 
 
 def euclidean_cpo_step(
     g: torch.Tensor, a: torch.Tensor, b: torch.Tensor, delta: float
-) -> tuple[torch.Tensor, CPODual]:
+) -> tuple[torch.Tensor, CPOCase]:
     """Solution x* = φ − φᵏ of Eq. 9 (and Eq. 12 at the meta level) with H = I:
 
     .. math:: \\max_x\\; g^T x \\quad\\text{s.t.}\\quad \\tfrac12\\|x\\|^2 \\le \\delta,\\qquad
@@ -26,12 +26,19 @@ def euclidean_cpo_step(
     x* = (g − ν*a)/λ*, or the recovery step x* = −sqrt(2δ/aᵀa)·a of Eq. 4 when no point of the
     ball is feasible. Differentiable in g, a and b (``create_graph`` through it for Eq. 11).
     """
-    return cpo_step(g, a, g.dot(g), g.dot(a), a.dot(a), b, delta)
+    step, dual = cpo_step(g, a, g.dot(g), g.dot(a), a.dot(a), b, delta)
+    return step, dual.case
+
+
+def euclidean_trpo_step(g: torch.Tensor, delta: float) -> torch.Tensor:
+    """The unconstrained program (Meta-TRPO's inner and outer step): max gᵀx s.t. ½‖x‖² ≤ δ,
+    :math:`x^* = \\sqrt{2\\delta / g^T g}\\; g`."""
+    return torch.sqrt(2.0 * delta / g.dot(g).clamp_min(1e-30)) * g
 
 
 def backtracking_scale(
     improvement: Callable[[float], tuple[float, float]],
-    dual: CPODual,
+    case: CPOCase | None,
     b: float,
     *,
     decay: float = 0.8,
@@ -41,18 +48,22 @@ def backtracking_scale(
 
     ``improvement(c)`` returns the (reward, cost) surrogate changes of φᵏ + c·x*; c is accepted by
     ``cpo_accept`` (cost change ≤ max(−b, 0); reward not lower unless recovering). The ball holds
-    by construction, so its test always passes. 0.0 if no factor is accepted (no step).
+    by construction, so its test always passes. ``case`` None: an unconstrained (TRPO) step,
+    accepted when the reward surrogate does not decrease. 0.0 if no factor is accepted.
     """
     for i in range(max_backtracks):
         scale = decay**i
         reward_change, cost_change = improvement(scale)
-        if cpo_accept(
+        if case is None:
+            if reward_change >= 0.0:
+                return scale
+        elif cpo_accept(
             kl=0.0,
             max_kl=1.0,
             reward_improvement=reward_change,
             cost_change=cost_change,
             b=b,
-            case=dual.case,
+            case=case,
         ):
             return scale
     return 0.0

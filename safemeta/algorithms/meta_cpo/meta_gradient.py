@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from safemeta.algorithms.meta_cpo.cpo_program import euclidean_cpo_step
+from safemeta.algorithms.meta_cpo.cpo_program import euclidean_cpo_step, euclidean_trpo_step
 from safemeta.algorithms.onpolicy.cpo import CPOCase
 
 PolicyLogProb = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -55,7 +55,8 @@ class LocalStep:
     a: torch.Tensor
     b: torch.Tensor
     step: torch.Tensor
-    case: CPOCase
+    case: CPOCase | None
+    """The CPO case of the step (None: an unconstrained TRPO step)."""
 
 
 def local_cpo_step(
@@ -65,18 +66,22 @@ def local_cpo_step(
     delta: float,
     *,
     create_graph: bool,
+    constrained: bool = True,
 ) -> LocalStep:
     """Eq. 9 at φᵏ = ``phi``: g = ∇L_R, a = ∇L_C and b(φ) = b + L_C(φ) − E[A_C] (b's value at
-    the behaviour policy, its gradient a), then x* of the Euclidean CPO program.
-    ``create_graph`` keeps g, a, b (and so x*) differentiable in φᵏ."""
+    the behaviour policy, its gradient a), then x* of the Euclidean CPO program (``constrained``
+    False: of the unconstrained one, Meta-TRPO). ``create_graph`` keeps g, a, b (and so x*)
+    differentiable in φᵏ."""
     reward, cost = surrogates(logp, phi, batch)
     (g,) = torch.autograd.grad(reward, phi, create_graph=create_graph, retain_graph=True)
     (a,) = torch.autograd.grad(cost, phi, create_graph=create_graph, retain_graph=create_graph)
     b = batch.constraint_value + cost - batch.cost_advantages.mean()
     if not create_graph:
         b = b.detach()
-    step, dual = euclidean_cpo_step(g, a, b, delta)
-    return LocalStep(g, a, b, step, dual.case)
+    if not constrained:
+        return LocalStep(g, a, b, euclidean_trpo_step(g, delta), None)
+    step, case = euclidean_cpo_step(g, a, b, delta)
+    return LocalStep(g, a, b, step, case)
 
 
 def adapt(
@@ -87,6 +92,7 @@ def adapt(
     delta: float,
     *,
     first_order: bool,
+    constrained: bool = True,
 ) -> torch.Tensor:
     """φᴷ = Alg(θ) (Eq. 10), replayed: φ⁰ = θ, φᵏ⁺¹ = φᵏ + cₖ·x*(φᵏ) on batch k (Eq. 9).
 
@@ -95,9 +101,32 @@ def adapt(
     """
     phi = theta
     for batch, scale in zip(batches, scales, strict=True):
-        local = local_cpo_step(logp, phi, batch, delta, create_graph=not first_order)
+        local = local_cpo_step(
+            logp, phi, batch, delta, create_graph=not first_order, constrained=constrained
+        )
         phi = phi + scale * (local.step.detach() if first_order else local.step)
     return phi
+
+
+def replayed_objectives(
+    logp: PolicyLogProb,
+    theta: torch.Tensor,
+    batches: Sequence[TaskBatch],
+    scales: Sequence[float],
+    post_batch: TaskBatch,
+    delta: float,
+    *,
+    constrained: bool = True,
+) -> tuple[float, float]:
+    """F_i(θ) and G_i(θ) (Eq. 10) estimated by replay: the surrogates of φᴷ(θ) on the
+    post-adaptation batch, with φᴷ(θ) the K local steps redone on the stored batches from θ
+    (importance ratios against their behaviour policies). Values only: the meta line search."""
+    with torch.enable_grad():
+        start = theta.detach().clone().requires_grad_(True)
+        phi = adapt(logp, start, batches, scales, delta, first_order=True, constrained=constrained)
+    with torch.no_grad():
+        reward, cost = surrogates(logp, phi, post_batch)
+    return float(reward), float(cost)
 
 
 @dataclass(frozen=True)
@@ -118,6 +147,7 @@ def task_meta_gradients(
     delta: float,
     *,
     first_order: bool = False,
+    constrained: bool = True,
 ) -> MetaGradients:
     """Eq. 11 for one task:
 
@@ -130,7 +160,9 @@ def task_meta_gradients(
     batch (sampled by π_{φᴷ}), back-propagated through the K replayed steps.
     """
     theta = theta.detach().requires_grad_(True)
-    phi = adapt(logp, theta, batches, scales, delta, first_order=first_order)
+    phi = adapt(
+        logp, theta, batches, scales, delta, first_order=first_order, constrained=constrained
+    )
     reward, cost = surrogates(logp, phi, post_batch)
     (d_reward,) = torch.autograd.grad(reward, theta, retain_graph=True)
     (d_cost,) = torch.autograd.grad(cost, theta)
