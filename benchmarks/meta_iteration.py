@@ -21,8 +21,8 @@ import numpy as np
 import ray
 from ray import tune
 
-from safemeta.algorithms.c_maml.algorithm import META_RESULTS
 from safemeta.algorithms.c_maml.config import CMAMLConfig
+from safemeta.algorithms.meta.algorithm import META_RESULTS
 from safemeta.algorithms.meta.protocol import FineTuneProgram, meta_test
 from safemeta.algorithms.onpolicy.config import TRPOLagConfig
 from safemeta.algorithms.onpolicy.local import OnPolicyLocalUpdate
