@@ -1,0 +1,93 @@
+"""Meta-CPO and Meta-TRPO as RLlib Algorithms on a tiny task family: M = 2 tasks adapted in
+parallel, the meta step inside its ball and on every runner, checkpoints that keep the task
+stream."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from safemeta.algorithms.meta.algorithm import META_RESULTS
+from safemeta.algorithms.meta_cpo.config import MetaCPOConfig, MetaTRPOConfig
+from safemeta.algorithms.onpolicy.trust_region import flat_params
+from tests.plugins.onpolicy_envs import TaskTargetEnv
+
+META_DELTA = 0.005
+
+
+def _config(config_class=MetaCPOConfig):
+    return (
+        config_class()
+        .environment(TaskTargetEnv, env_config={"random_lengths": False})
+        .env_runners(num_env_runners=2, num_cpus_per_env_runner=0.5)
+        .resources(num_cpus_for_main_process=0.5)
+        .training(
+            task_distribution="test_targets",
+            tasks_per_iteration=2,
+            inner_steps=2,
+            inner_rollout_steps=60,
+            critic_epochs=1,
+            policy_hiddens=[8],
+            critic_hiddens=[8],
+            meta_delta=META_DELTA,
+        )
+        .debugging(seed=3)
+    )
+
+
+def _theta(algo) -> torch.Tensor:
+    return flat_params(algo.meta_module.policy_parameters())
+
+
+def test_meta_iteration_steps_theta_within_its_ball_and_checkpoints_keep_the_stream(
+    local_ray, tmp_path
+) -> None:
+    algo = _config().build_algo()
+    try:
+        theta0 = _theta(algo)
+        result = algo.train()
+        meta = result[META_RESULTS]
+        # Two tasks, K = 2 local steps of 60 env steps + one post-adaptation rollout each.
+        assert meta["tasks"] == 2.0
+        assert result["num_env_steps_sampled_lifetime"] == 2 * 3 * 60
+        step = _theta(algo) - theta0
+        assert float(step.norm()) == pytest.approx(meta["meta_step_norm"], rel=1e-5)
+        assert 0 < meta["meta_step_norm"] <= math.sqrt(2 * META_DELTA) * (1 + 1e-6)
+        assert meta["meta_case"] in (0.0, 1.0, 2.0, 3.0)
+        assert 0 < meta["inner_line_search_scale"] <= 1.0
+        runner_log_std = algo.env_runner_group.foreach_env_runner(
+            lambda er: torch.as_tensor(er.module.get_state()["log_std"]).clone(),
+            local_env_runner=False,
+        )
+        assert all(torch.equal(w, algo.meta_weights()["log_std"]) for w in runner_log_std)
+        algo.save_to_path(str(tmp_path / "ckpt"))
+        theta1 = _theta(algo)
+        upcoming = algo.sample_train_tasks()
+    finally:
+        algo.stop()
+    restored = _config().build_algo()
+    try:
+        restored.restore_from_path(str(tmp_path / "ckpt"))
+        assert restored.meta_iteration == 1
+        torch.testing.assert_close(_theta(restored), theta1, rtol=0, atol=0)
+        assert restored.sample_train_tasks() == upcoming
+    finally:
+        restored.stop()
+
+
+def test_meta_trpo_takes_unconstrained_steps(local_ray) -> None:
+    algo = _config(MetaTRPOConfig).build_algo()
+    try:
+        meta = algo.train()[META_RESULTS]
+        assert meta["meta_case"] == -1.0  # no CPO case: the unconstrained program
+        assert meta["meta_step_norm"] == pytest.approx(
+            meta["meta_line_search_scale"] * math.sqrt(2 * META_DELTA), rel=1e-5
+        )
+    finally:
+        algo.stop()
+    with pytest.raises(ValueError, match="normalize_observations=True"):
+        _config().training(normalize_observations=True).validate()
+    with pytest.raises(ValueError, match="meta_delta=0"):
+        _config().training(meta_delta=0.0).validate()
