@@ -271,7 +271,9 @@ def expand_trials(experiment: Experiment) -> list[TrialSpec]:
                         evaluation_deterministic=experiment.evaluation.deterministic,
                         violation_window=experiment.metrics.violation_window,
                         meta_train=meta_train,
-                        meta_test=meta_test,
+                        meta_test=meta_test
+                        if meta_test is None or algo.meta_test_inner is None
+                        else {**meta_test, "inner": algo.meta_test_inner},
                     )
                 )
     return trials

@@ -29,6 +29,11 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+FineTuneAlgorithm = Literal["trpo_lag", "cpo", "trpo", "meta_cpo", "meta_trpo"]
+"""Algorithms whose local update can fine-tune at meta-test (meta_cpo / meta_trpo: their
+Euclidean CPO / TRPO step)."""
+
+
 class AlgorithmSpec(_Strict):
     """One algorithm of the comparison."""
 
@@ -47,6 +52,11 @@ class AlgorithmSpec(_Strict):
         ge=0,
         description="This algorithm's budget (default: budget.env_steps); 0 = no training, e.g. "
         "a random initialisation for the meta-test.",
+    )
+    meta_test_inner: FineTuneAlgorithm | None = Field(
+        default=None,
+        description="Fine-tune this initialisation with another algorithm than meta.test.inner "
+        "(e.g. a random init trained per test task by TRPO).",
     )
 
     @property
@@ -148,7 +158,7 @@ class MetaTest(_Strict):
         "count, so use at least one episode's length.",
     )
     rollout_episodes: int | None = Field(default=None, ge=1)
-    inner: Literal["trpo_lag", "cpo", "trpo"] = Field(
+    inner: FineTuneAlgorithm = Field(
         default="trpo_lag", description="The fine-tuning algorithm (registered name)."
     )
     inner_hyperparameters: dict[str, Any] = Field(

@@ -242,6 +242,8 @@ def run_meta_test(algorithm: Any, spec: TrialSpec) -> Any:
     from ray.rllib.core import DEFAULT_MODULE_ID
 
     from safemeta.algorithms.meta.protocol import FineTuneProgram, meta_test, with_cost_limit
+    from safemeta.algorithms.meta_cpo.config import MetaCPOConfig
+    from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate
     from safemeta.algorithms.onpolicy.local import OnPolicyLocalUpdate
 
     settings, train = dict(spec.meta_test or {}), dict(spec.meta_train or {})
@@ -252,7 +254,10 @@ def run_meta_test(algorithm: Any, spec: TrialSpec) -> Any:
     )
     tasks = [with_cost_limit(task, settings["cost_limit"]) for task in tasks]
     inner = get_algorithm_entry(settings["inner"]).build_config(settings["inner_hyperparameters"])
-    update = OnPolicyLocalUpdate.from_config(inner, settings["inner"], seed=spec.seed)
+    if isinstance(inner, MetaCPOConfig):  # Meta-CPO's / Meta-TRPO's own local step
+        update = EuclideanCPOUpdate.from_config(inner, seed=spec.seed)
+    else:
+        update = OnPolicyLocalUpdate.from_config(inner, settings["inner"], seed=spec.seed)
     module = algorithm.learner_group._learner.module[DEFAULT_MODULE_ID]
     weights = {k: torch.as_tensor(v).detach().clone() for k, v in module.get_state().items()}
     program = FineTuneProgram(

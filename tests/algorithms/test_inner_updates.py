@@ -4,6 +4,7 @@ family's defaults from one source."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import gymnasium as gym
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 import torch
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
+from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate
 from safemeta.algorithms.onpolicy.config import CPOConfig, TRPOLagConfig
 from safemeta.algorithms.onpolicy.defaults import (
     CriticSettings,
@@ -101,3 +103,24 @@ def test_inner_update_and_config_take_the_family_defaults_from_one_place() -> No
     inner = OnPolicyLocalUpdate.from_config(config, "trpo_lag")
     assert (inner.settings.max_kl, inner.critic.epochs, inner.lagrange.lr) == (0.05, 3, 0.1)
     assert (inner.discounting.gamma, inner.cost_limit) == (0.9, 5.0)
+
+
+def test_meta_cpo_local_step_is_a_function_of_its_state_and_stays_in_its_ball() -> None:
+    module, episodes = _module(), _episodes()
+    update = EuclideanCPOUpdate(delta=0.02, critic=CriticSettings(epochs=2), cost_limit=2.0)
+    state = update.initial_state(module.get_state())
+    weights_in = {k: v.clone() for k, v in state.weights.items()}
+    new, metrics = update(module, state, episodes, None, 0)
+    assert _equal(state.weights, weights_in)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.add_(1.0)
+    again, _ = update(module, state, episodes, None, 0)
+    assert _equal(again.weights, new.weights)
+    # b = (J_C − d)/L by hand; the step c·x* with ‖x*‖ ≤ sqrt(2δ) (the ball), c ∈ (0, 1].
+    j_c = np.mean([sum(info["cost"] for info in ep.get_infos()[1:]) for ep in episodes])
+    assert metrics["b"] == pytest.approx((j_c - 2.0) / 25.0)
+    policy = [k for k in weights_in if k == "log_std" or k.startswith("pi.")]
+    moved = float(torch.cat([(new.weights[k] - weights_in[k]).ravel() for k in policy]).norm())
+    assert moved == pytest.approx(metrics["step_norm"], rel=1e-5)
+    assert 0 < moved <= math.sqrt(2 * 0.02) * (1 + 1e-6)

@@ -217,3 +217,21 @@ def test_cli_list_prints_both_registries():
     assert done.returncode == 0, done.stderr
     assert "Algorithms" in done.stdout and "Environments" in done.stdout
     assert "SafetyPendulum-v0" in done.stdout and "ppo" in done.stdout
+
+
+def test_an_initialisation_can_be_fine_tuned_by_another_algorithm_than_the_sweeps():
+    raw = {
+        "name": "fine-tune-override",
+        "imports": ["tests.plugins.onpolicy_envs"],
+        "algorithms": [
+            {"name": "meta_cpo"},
+            {"name": "trpo", "label": "trpo_per_task", "env_steps": 0, "meta_test_inner": "trpo"},
+        ],
+        "meta": {"train": {"distribution": "test_targets"}, "test": {"inner": "meta_cpo"}},
+        "seeds": [0],
+        "budget": {"env_steps": 100},
+    }
+    inner = {t.label: t.meta_test["inner"] for t in expand_trials(validate_experiment(raw))}
+    assert inner == {"meta_cpo": "meta_cpo", "trpo_per_task": "trpo"}
+    raw["algorithms"][1]["meta_test_inner"] = "sac"
+    assert any("meta_test_inner" in p and "meta_trpo" in p for p in problems_of(raw))

@@ -26,9 +26,9 @@ from safemeta.algorithms.meta_cpo.cpo_program import (
     euclidean_trpo_step,
 )
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
+from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate
 from safemeta.algorithms.meta_cpo.meta_gradient import replayed_objectives
 from safemeta.algorithms.meta_cpo.task_program import MetaCPOTaskOutcome, MetaCPOTaskProgram
-from safemeta.algorithms.onpolicy.defaults import CriticSettings
 from safemeta.algorithms.onpolicy.learner import CRITIC_OPTIMIZER
 from safemeta.algorithms.onpolicy.local import batch_from_episodes
 from safemeta.algorithms.onpolicy.trust_region import flat_params, set_flat_params
@@ -47,16 +47,9 @@ class MetaCPO(MetaAlgorithm):
     def task_program(self) -> MetaCPOTaskProgram:
         cfg = self.config
         return MetaCPOTaskProgram(
+            update=EuclideanCPOUpdate.from_config(cfg, seed=self._iteration_seed()),
             num_steps=cfg.inner_steps,
-            delta=cfg.max_kl,
-            discounting=cfg.discounting,
-            critic=CriticSettings.from_config(cfg),
-            cost_limit=cfg.cost_limit,
-            constrained=cfg.constrained,
             first_order=cfg.first_order,
-            line_search_steps=cfg.line_search_steps,
-            line_search_decay=cfg.line_search_decay,
-            seed=self._iteration_seed(),
             **cfg.rollout_size(),
         )
 
