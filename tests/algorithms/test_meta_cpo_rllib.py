@@ -17,11 +17,11 @@ from tests.plugins.onpolicy_envs import TaskTargetEnv
 META_DELTA = 0.005
 
 
-def _config(config_class=MetaCPOConfig):
+def _config(config_class=MetaCPOConfig, runners: int = 2):
     return (
         config_class()
         .environment(TaskTargetEnv, env_config={"random_lengths": False})
-        .env_runners(num_env_runners=2, num_cpus_per_env_runner=0.5)
+        .env_runners(num_env_runners=runners, num_cpus_per_env_runner=0.5)
         .resources(num_cpus_for_main_process=0.5)
         .training(
             task_distribution="test_targets",
@@ -77,10 +77,11 @@ def test_meta_iteration_steps_theta_within_its_ball_and_checkpoints_keep_the_str
         restored.stop()
 
 
-def test_meta_trpo_takes_unconstrained_steps(local_ray) -> None:
-    algo = _config(MetaTRPOConfig).build_algo()
+def test_meta_trpo_takes_unconstrained_steps_also_without_remote_runners(local_ray) -> None:
+    algo = _config(MetaTRPOConfig, runners=0).build_algo()  # tasks in turn on the local runner
     try:
         meta = algo.train()[META_RESULTS]
+        assert meta["tasks"] == 2.0
         assert meta["meta_case"] == -1.0  # no CPO case: the unconstrained program
         assert meta["meta_step_norm"] == pytest.approx(
             meta["meta_line_search_scale"] * math.sqrt(2 * META_DELTA), rel=1e-5
