@@ -68,7 +68,6 @@ class CMAML(MetaAlgorithm):
         )
 
     def training_step(self) -> None:
-        cfg = self.config
         start = time.perf_counter()
         tasks = self.sample_train_tasks()
         lam, eta = self._multipliers()
@@ -85,16 +84,10 @@ class CMAML(MetaAlgorithm):
         broadcast_weights(self.env_runner_group, self.meta_weights())
         self.meta_iteration += 1
         inner = [m for o in outcomes for m in o.metrics]
-        metrics |= {
-            "tasks": float(len(outcomes)),
-            "adaptation_s": adapted - start,
-            "outer_update_s": time.perf_counter() - adapted,
+        metrics |= self.iteration_metrics(outcomes, start, adapted) | {
             "inner_sample_s": float(sum(m["sample_s"] for m in inner)),
             "inner_update_s": float(sum(m["update_s"] for m in inner)),
         }
-        for k in range(cfg.inner_steps + 1):  # the adaptation curve of this iteration's tasks
-            metrics[f"return_step_{k}"] = nanmean([o.steps[k].episode_return for o in outcomes])
-            metrics[f"cost_step_{k}"] = nanmean([o.steps[k].episode_cost for o in outcomes])
         self.log_meta_results(metrics)
 
     def _outer_update(self, outcomes: list[TaskOutcome], lam: float, eta: float) -> dict:

@@ -5,6 +5,7 @@ section and a checkpointed meta state (task stream, iteration, generator, plus a
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS
 
+from safemeta.algorithms.meta.protocol import nanmean
 from safemeta.algorithms.meta.task_runners import broadcast_weights
 from safemeta.environments.task_distributions import make_task_distribution
 
@@ -65,6 +67,21 @@ class MetaAlgorithm(Algorithm):
         else:
             results = [group.local_env_runner.get_metrics()]
         self.metrics.aggregate(results, key=ENV_RUNNER_RESULTS)
+
+    def iteration_metrics(
+        self, outcomes: list[Any], start: float, adapted: float
+    ) -> dict[str, float]:
+        """Task count, timings (``start`` → ``adapted`` → now, perf-counter seconds) and the
+        adaptation curve of this iteration's tasks (each outcome's ``steps``: φ⁰ … φᴷ)."""
+        metrics = {
+            "tasks": float(len(outcomes)),
+            "adaptation_s": adapted - start,
+            "outer_update_s": time.perf_counter() - adapted,
+        }
+        for k in range(self.config.inner_steps + 1):
+            metrics[f"return_step_{k}"] = nanmean([o.steps[k].episode_return for o in outcomes])
+            metrics[f"cost_step_{k}"] = nanmean([o.steps[k].episode_cost for o in outcomes])
+        return metrics
 
     def log_meta_results(self, metrics: dict[str, float]) -> None:
         for key, value in metrics.items():

@@ -18,7 +18,6 @@ import torch
 from ray.rllib.core import DEFAULT_MODULE_ID
 
 from safemeta.algorithms.meta.algorithm import MetaAlgorithm
-from safemeta.algorithms.meta.protocol import nanmean
 from safemeta.algorithms.meta.task_runners import broadcast_weights, run_tasks
 from safemeta.algorithms.meta_cpo.cpo_program import (
     backtracking_scale,
@@ -54,7 +53,6 @@ class MetaCPO(MetaAlgorithm):
         )
 
     def training_step(self) -> None:
-        cfg = self.config
         start = time.perf_counter()
         outcomes: list[MetaCPOTaskOutcome] = run_tasks(
             self.env_runner_group,
@@ -69,15 +67,9 @@ class MetaCPO(MetaAlgorithm):
         broadcast_weights(self.env_runner_group, self.meta_weights())
         self.meta_iteration += 1
         inner = [m for o in outcomes for m in o.metrics]
-        metrics |= {
-            "tasks": float(len(outcomes)),
-            "adaptation_s": adapted - start,
-            "outer_update_s": time.perf_counter() - adapted,
+        metrics |= self.iteration_metrics(outcomes, start, adapted) | {
             "inner_line_search_scale": float(np.mean([m["line_search_scale"] for m in inner])),
         }
-        for k in range(cfg.inner_steps + 1):  # the adaptation curve of this iteration's tasks
-            metrics[f"return_step_{k}"] = nanmean([o.steps[k].episode_return for o in outcomes])
-            metrics[f"cost_step_{k}"] = nanmean([o.steps[k].episode_cost for o in outcomes])
         self.log_meta_results(metrics)
 
     def _meta_update(self, outcomes: list[MetaCPOTaskOutcome]) -> dict[str, float]:
