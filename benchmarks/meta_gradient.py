@@ -33,6 +33,7 @@ import torch
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
 from safemeta.algorithms.meta_cpo.meta_gradient import (
     TaskBatch,
+    TaskReplay,
     adapt,
     diagonal_meta_gradients,
     local_cpo_step,
@@ -47,7 +48,7 @@ SCALES = [1.0, 0.8, 1.0]
 
 
 def instance(hiddens: tuple[int, int], seed: int = 0):
-    """A policy, θ, K batches sampled along the adaptation and the post-adaptation batch."""
+    """A policy, θ and a replay: K batches sampled along the adaptation, the post-adaptation one."""
     torch.manual_seed(seed)
     module = OnPolicyModule(
         observation_space=gym.spaces.Box(-np.inf, np.inf, (OBS,), np.float32),
@@ -73,7 +74,7 @@ def instance(hiddens: tuple[int, int], seed: int = 0):
         local = local_cpo_step(logp, phi.clone().requires_grad_(True), b, DELTA, create_graph=False)
         batches.append(b)
         phi = (phi + scale * local.step).detach()
-    return logp, theta, batches, batch(phi)
+    return logp, theta, TaskReplay(batches, SCALES, batch(phi), DELTA)
 
 
 def _peak_rss_growth(run: Callable[[], object]) -> tuple[object, float]:
@@ -102,10 +103,10 @@ def timed(run: Callable[[], object], repeats: int) -> tuple[object, float, float
     return out, statistics.median(times), memory
 
 
-def diagonal_seconds_per_row(logp, theta, batches, rows: int) -> float:
+def diagonal_seconds_per_row(logp, theta, replay: TaskReplay, rows: int) -> float:
     """Wall time of one diagonal row (one backward pass through one step), from ``rows`` rows."""
     phi = theta.clone().requires_grad_(True)
-    local = local_cpo_step(logp, phi, batches[0], DELTA, create_graph=True)
+    local = local_cpo_step(logp, phi, replay.batches[0], DELTA, create_graph=True)
     following = phi + local.step
     start = time.perf_counter()
     for j in range(rows):
@@ -113,11 +114,11 @@ def diagonal_seconds_per_row(logp, theta, batches, rows: int) -> float:
     return (time.perf_counter() - start) / rows
 
 
-def exact_reward_gradient(logp, theta, batches, post) -> torch.Tensor:
+def exact_reward_gradient(logp, theta, replay: TaskReplay) -> torch.Tensor:
     """dF/dθ alone (one vector-Jacobian product through the K steps: Meta-TRPO's need)."""
     start = theta.detach().requires_grad_(True)
-    phi = adapt(logp, start, batches, SCALES, DELTA, first_order=False)
-    return torch.autograd.grad(surrogates(logp, phi, post)[0], start)[0]
+    phi = adapt(logp, start, replay, first_order=False)
+    return torch.autograd.grad(surrogates(logp, phi, replay.post_batch)[0], start)[0]
 
 
 def relative_error(x: torch.Tensor, ref: torch.Tensor) -> float:
@@ -147,24 +148,22 @@ def main() -> None:
 
 def measure(hiddens: tuple[int, int], args: argparse.Namespace) -> str:
     """One table row: the three meta-gradients of one instance."""
-    logp, theta, batches, post = instance(hiddens)
+    logp, theta, replay = instance(hiddens)
     n = theta.numel()
     first, t_first, m_first = timed(
-        lambda: task_meta_gradients(logp, theta, batches, SCALES, post, DELTA, first_order=True),
+        lambda: task_meta_gradients(logp, theta, replay, first_order=True),
         args.repeats,
     )
-    exact, t_exact, m_exact = timed(
-        lambda: task_meta_gradients(logp, theta, batches, SCALES, post, DELTA), args.repeats
-    )
-    _, t_reward, _ = timed(lambda: exact_reward_gradient(logp, theta, batches, post), args.repeats)
+    exact, t_exact, m_exact = timed(lambda: task_meta_gradients(logp, theta, replay), args.repeats)
+    _, t_reward, _ = timed(lambda: exact_reward_gradient(logp, theta, replay), args.repeats)
     if n <= args.full_diagonal_up_to:
         start = time.perf_counter()
-        diagonal = diagonal_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+        diagonal = diagonal_meta_gradients(logp, theta, replay)
         t_diag = time.perf_counter() - start
         diag_error = f"{relative_error(diagonal.reward, exact.reward):.3f}"
         diag_time = f"{t_diag:.1f} s"
     else:
-        t_diag = diagonal_seconds_per_row(logp, theta, batches, args.diagonal_rows) * n * K
+        t_diag = diagonal_seconds_per_row(logp, theta, replay, args.diagonal_rows) * n * K
         diag_error = "not run"
         diag_time = f"≈ {t_diag:.0f} s (extrapolated)"
     return (

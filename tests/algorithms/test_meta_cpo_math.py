@@ -5,6 +5,7 @@ fails when any of g(φ), a(φ), b(φ) is detached."""
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import cvxpy as cp
@@ -19,6 +20,7 @@ from safemeta.algorithms.meta_cpo.cpo_program import euclidean_cpo_step
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
 from safemeta.algorithms.meta_cpo.meta_gradient import (
     TaskBatch,
+    TaskReplay,
     diagonal_meta_gradients,
     local_cpo_step,
     surrogates,
@@ -126,8 +128,8 @@ def _batch(logp, phi: torch.Tensor, gen: torch.Generator, factor: float | None) 
 
 
 def _instance(case: CPOCase):
-    """A task's K batches, each sampled (behaviour log-probs) at the φᵏ the adaptation reaches,
-    every step in ``case``, and the post-adaptation batch at φᴷ."""
+    """A task's replay: K batches, each sampled (behaviour log-probs) at the φᵏ the adaptation
+    reaches, every step in ``case``, and the post-adaptation batch at φᴷ."""
     module, theta = _policy()
     logp = flat_policy_logp(module)
     gen = torch.Generator().manual_seed(int(case) + 10)
@@ -140,26 +142,26 @@ def _instance(case: CPOCase):
         assert local.case is case
         batches.append(batch)
         phi = (phi + scale * local.step).detach()
-    return logp, theta, batches, _batch(logp, phi, gen, None)
+    return logp, theta, TaskReplay(batches, SCALES, _batch(logp, phi, gen, None), DELTA)
 
 
-def _objectives(logp, theta, batches, post) -> tuple[float, float]:
+def _objectives(logp, theta, replay: TaskReplay) -> tuple[float, float]:
     """F(θ) and G(θ): the surrogates at φᴷ(θ) on the post-adaptation batch."""
     with torch.enable_grad():
         phi = meta_gradient.adapt(
-            logp, theta.clone().requires_grad_(True), batches, SCALES, DELTA, first_order=False
+            logp, theta.clone().requires_grad_(True), replay, first_order=False
         )
-    reward, cost = surrogates(logp, phi, post)
+    reward, cost = surrogates(logp, phi, replay.post_batch)
     return float(reward), float(cost)
 
 
-def _finite_differences(logp, theta, batches, post, h: float = 1e-6) -> tuple[np.ndarray, ...]:
+def _finite_differences(logp, theta, replay: TaskReplay, h: float = 1e-6) -> tuple[np.ndarray, ...]:
     rows = []
     for j in range(theta.numel()):
         e = torch.zeros_like(theta)
         e[j] = h
-        plus = _objectives(logp, theta + e, batches, post)
-        minus = _objectives(logp, theta - e, batches, post)
+        plus = _objectives(logp, theta + e, replay)
+        minus = _objectives(logp, theta - e, replay)
         rows.append([(p - m) / (2 * h) for p, m in zip(plus, minus, strict=True)])
     return tuple(np.array(rows).T)
 
@@ -172,21 +174,21 @@ def _relative_error(x: torch.Tensor, ref: np.ndarray) -> float:
 def instances() -> dict:
     out = {}
     for case in CASE_FACTORS:
-        logp, theta, batches, post = _instance(case)
-        out[case] = (logp, theta, batches, post, _finite_differences(logp, theta, batches, post))
+        logp, theta, replay = _instance(case)
+        out[case] = (logp, theta, replay, _finite_differences(logp, theta, replay))
     return out
 
 
 @pytest.mark.parametrize("case", list(CASE_FACTORS))
 def test_exact_meta_gradient_matches_finite_differences(instances, case: CPOCase) -> None:
-    logp, theta, batches, post, (fd_reward, fd_cost) = instances[case]
-    exact = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+    logp, theta, replay, (fd_reward, fd_cost) = instances[case]
+    exact = task_meta_gradients(logp, theta, replay)
     assert _relative_error(exact.reward, fd_reward) <= 1e-5
     assert _relative_error(exact.cost, fd_cost) <= 1e-5
     # First order (dφᴷ/dθ = I) is the post-adaptation gradient itself, and measurably off.
-    first = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA, first_order=True)
+    first = task_meta_gradients(logp, theta, replay, first_order=True)
     phi = exact.adapted.clone().requires_grad_(True)
-    (g_post,) = torch.autograd.grad(surrogates(logp, phi, post)[0], phi)
+    (g_post,) = torch.autograd.grad(surrogates(logp, phi, replay.post_batch)[0], phi)
     torch.testing.assert_close(first.reward, g_post, rtol=0, atol=1e-12)
     assert _relative_error(first.reward, fd_reward) > 1e-3
 
@@ -210,23 +212,23 @@ def test_detaching_g_a_or_b_breaks_the_agreement(instances, monkeypatch, detache
         return euclidean_cpo_step(parts["g"], parts["a"], parts["b"], delta)
 
     monkeypatch.setattr(meta_gradient, "euclidean_cpo_step", cut)
-    logp, theta, batches, post, (fd_reward, fd_cost) = instances[case]
-    broken = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+    logp, theta, replay, (fd_reward, fd_cost) = instances[case]
+    broken = task_meta_gradients(logp, theta, replay)
     assert (
         max(_relative_error(broken.reward, fd_reward), _relative_error(broken.cost, fd_cost)) > 1e-3
     )
 
 
 def test_diagonal_approximation_is_exact_for_one_diagonal_step_and_off_otherwise(instances) -> None:
-    logp, theta, batches, post, (fd_reward, _) = instances[CPOCase.FEASIBLE_DUAL]
-    diagonal = diagonal_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
-    exact = task_meta_gradients(logp, theta, batches, SCALES, post, DELTA)
+    logp, theta, replay, (fd_reward, _) = instances[CPOCase.FEASIBLE_DUAL]
+    diagonal = diagonal_meta_gradients(logp, theta, replay)
+    exact = task_meta_gradients(logp, theta, replay)
     torch.testing.assert_close(diagonal.adapted, exact.adapted)
     assert _relative_error(diagonal.reward, fd_reward) > 1e-3
     # With zero-length steps every Jacobian is I: the diagonal product is exact.
-    still = diagonal_meta_gradients(logp, theta, batches, (0.0,) * K, post, DELTA)
+    still = diagonal_meta_gradients(logp, theta, dataclasses.replace(replay, scales=(0.0,) * K))
     phi = theta.clone().requires_grad_(True)
-    (g,) = torch.autograd.grad(surrogates(logp, phi, post)[0], phi)
+    (g,) = torch.autograd.grad(surrogates(logp, phi, replay.post_batch)[0], phi)
     torch.testing.assert_close(still.reward, g)
 
 

@@ -99,21 +99,7 @@ class MetaCPO(MetaAlgorithm):
         logp = flat_policy_logp(module)
 
         def objectives(candidate: torch.Tensor) -> np.ndarray:
-            return np.mean(
-                [
-                    replayed_objectives(
-                        logp,
-                        candidate,
-                        o.batches,
-                        o.scales,
-                        o.post_batch,
-                        cfg.max_kl,
-                        constrained=cfg.constrained,
-                    )
-                    for o in outcomes
-                ],
-                axis=0,
-            )
+            return np.mean([replayed_objectives(logp, candidate, o.replay) for o in outcomes], 0)
 
         before = objectives(theta)
 

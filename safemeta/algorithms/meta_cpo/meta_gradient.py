@@ -84,15 +84,21 @@ def local_cpo_step(
     return LocalStep(g, a, b, step, case)
 
 
+@dataclass(frozen=True)
+class TaskReplay:
+    """What one task's adaptation recorded, to redo its K local steps from any θ: batch k was
+    sampled by π_{φᵏ} and its step scaled by the line-search factor cₖ; ``post_batch`` was sampled
+    by π_{φᴷ}; ``delta`` is the local ball, ``constrained`` False for Meta-TRPO's steps."""
+
+    batches: Sequence[TaskBatch]
+    scales: Sequence[float]
+    post_batch: TaskBatch
+    delta: float
+    constrained: bool = True
+
+
 def adapt(
-    logp: PolicyLogProb,
-    theta: torch.Tensor,
-    batches: Sequence[TaskBatch],
-    scales: Sequence[float],
-    delta: float,
-    *,
-    first_order: bool,
-    constrained: bool = True,
+    logp: PolicyLogProb, theta: torch.Tensor, replay: TaskReplay, *, first_order: bool
 ) -> torch.Tensor:
     """φᴷ = Alg(θ) (Eq. 10), replayed: φ⁰ = θ, φᵏ⁺¹ = φᵏ + cₖ·x*(φᵏ) on batch k (Eq. 9).
 
@@ -100,32 +106,30 @@ def adapt(
     x* is a constant, so dφᴷ/dθ = I.
     """
     phi = theta
-    for batch, scale in zip(batches, scales, strict=True):
+    for batch, scale in zip(replay.batches, replay.scales, strict=True):
         local = local_cpo_step(
-            logp, phi, batch, delta, create_graph=not first_order, constrained=constrained
+            logp,
+            phi,
+            batch,
+            replay.delta,
+            create_graph=not first_order,
+            constrained=replay.constrained,
         )
         phi = phi + scale * (local.step.detach() if first_order else local.step)
     return phi
 
 
 def replayed_objectives(
-    logp: PolicyLogProb,
-    theta: torch.Tensor,
-    batches: Sequence[TaskBatch],
-    scales: Sequence[float],
-    post_batch: TaskBatch,
-    delta: float,
-    *,
-    constrained: bool = True,
+    logp: PolicyLogProb, theta: torch.Tensor, replay: TaskReplay
 ) -> tuple[float, float]:
     """F_i(θ) and G_i(θ) (Eq. 10) estimated by replay: the surrogates of φᴷ(θ) on the
     post-adaptation batch, with φᴷ(θ) the K local steps redone on the stored batches from θ
     (importance ratios against their behaviour policies). Values only: the meta line search."""
     with torch.enable_grad():
         start = theta.detach().clone().requires_grad_(True)
-        phi = adapt(logp, start, batches, scales, delta, first_order=True, constrained=constrained)
+        phi = adapt(logp, start, replay, first_order=True)
     with torch.no_grad():
-        reward, cost = surrogates(logp, phi, post_batch)
+        reward, cost = surrogates(logp, phi, replay.post_batch)
     return float(reward), float(cost)
 
 
@@ -139,15 +143,7 @@ class MetaGradients:
 
 
 def task_meta_gradients(
-    logp: PolicyLogProb,
-    theta: torch.Tensor,
-    batches: Sequence[TaskBatch],
-    scales: Sequence[float],
-    post_batch: TaskBatch,
-    delta: float,
-    *,
-    first_order: bool = False,
-    constrained: bool = True,
+    logp: PolicyLogProb, theta: torch.Tensor, replay: TaskReplay, *, first_order: bool = False
 ) -> MetaGradients:
     """Eq. 11 for one task:
 
@@ -160,31 +156,24 @@ def task_meta_gradients(
     batch (sampled by π_{φᴷ}), back-propagated through the K replayed steps.
     """
     theta = theta.detach().requires_grad_(True)
-    phi = adapt(
-        logp, theta, batches, scales, delta, first_order=first_order, constrained=constrained
-    )
-    reward, cost = surrogates(logp, phi, post_batch)
+    phi = adapt(logp, theta, replay, first_order=first_order)
+    reward, cost = surrogates(logp, phi, replay.post_batch)
     (d_reward,) = torch.autograd.grad(reward, theta, retain_graph=True)
     (d_cost,) = torch.autograd.grad(cost, theta)
     return MetaGradients(d_reward, d_cost, phi.detach())
 
 
 def diagonal_meta_gradients(
-    logp: PolicyLogProb,
-    theta: torch.Tensor,
-    batches: Sequence[TaskBatch],
-    scales: Sequence[float],
-    post_batch: TaskBatch,
-    delta: float,
+    logp: PolicyLogProb, theta: torch.Tensor, replay: TaskReplay
 ) -> MetaGradients:
     """The Meta-CPO authors' approximation of Eq. 11: each step's Jacobian dφᵏ⁺¹/dφᵏ replaced by
     its diagonal (one backward pass per parameter and step), the product taken elementwise.
-    Kept to measure its cost and error against :func:`task_meta_gradients`."""
+    Kept to measure its cost and error against :func:`task_meta_gradients` (CPO steps only)."""
     phi = theta.detach()
     diagonal = torch.ones_like(phi)
-    for batch, scale in zip(batches, scales, strict=True):
+    for batch, scale in zip(replay.batches, replay.scales, strict=True):
         phi = phi.clone().requires_grad_(True)
-        local = local_cpo_step(logp, phi, batch, delta, create_graph=True)
+        local = local_cpo_step(logp, phi, batch, replay.delta, create_graph=True)
         following = phi + scale * local.step
         rows = [
             torch.autograd.grad(following[j], phi, retain_graph=True)[0][j]
@@ -193,6 +182,6 @@ def diagonal_meta_gradients(
         diagonal = diagonal * torch.stack(rows)
         phi = following.detach()
     phi = phi.requires_grad_(True)
-    reward, cost = surrogates(logp, phi, post_batch)
+    reward, cost = surrogates(logp, phi, replay.post_batch)
     g, a = (torch.autograd.grad(x, phi, retain_graph=True)[0] for x in (reward, cost))
     return MetaGradients(diagonal * g, diagonal * a, phi.detach())

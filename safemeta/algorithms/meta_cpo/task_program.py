@@ -20,7 +20,7 @@ from safemeta.algorithms.meta.protocol import RolloutStats, rollout_stats
 from safemeta.algorithms.meta.task_runners import TaskContext
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
 from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate, task_batch
-from safemeta.algorithms.meta_cpo.meta_gradient import TaskBatch, task_meta_gradients
+from safemeta.algorithms.meta_cpo.meta_gradient import TaskReplay, task_meta_gradients
 from safemeta.algorithms.onpolicy.local import task_cost_limit
 from safemeta.algorithms.onpolicy.trust_region import flat_params
 
@@ -37,9 +37,8 @@ class MetaCPOTaskOutcome:
     """dG_i/dθ (Eq. 11)."""
     constraint_value: float
     """b_i = (J_C(π_{φᴷ}) − d)/L on the post-adaptation rollout (``EpisodeCostTracker``'s J_C)."""
-    batches: list[TaskBatch]
-    scales: list[float]
-    post_batch: TaskBatch
+    replay: TaskReplay
+    """The K steps' batches and factors and the post-adaptation batch (the meta line search)."""
     pre_episodes: list[Any]
     """π_θ's own rollout on the task (for the meta critics)."""
     steps: list[RolloutStats]
@@ -72,16 +71,15 @@ class MetaCPOTaskProgram:
             )
         post = ctx.sample(**size)
         post_batch, _ = task_batch(module, post, update.discounting, d)
-        batches, scales = [r.batch for r in records], [r.scale for r in records]
-        grads = task_meta_gradients(
-            flat_policy_logp(module),
-            theta,
-            batches,
-            scales,
-            post_batch,
-            update.delta,
-            first_order=self.first_order,
+        replay = TaskReplay(
+            batches=[r.batch for r in records],
+            scales=[r.scale for r in records],
+            post_batch=post_batch,
+            delta=update.delta,
             constrained=update.constrained,
+        )
+        grads = task_meta_gradients(
+            flat_policy_logp(module), theta, replay, first_order=self.first_order
         )
         return MetaCPOTaskOutcome(
             index=ctx.index,
@@ -89,9 +87,7 @@ class MetaCPOTaskProgram:
             reward_gradient=grads.reward,
             cost_gradient=grads.cost,
             constraint_value=post_batch.constraint_value,
-            batches=batches,
-            scales=scales,
-            post_batch=post_batch,
+            replay=replay,
             pre_episodes=rollouts[0],
             steps=[rollout_stats(r) for r in [*rollouts, post]],
             metrics=[r.metrics for r in records],
