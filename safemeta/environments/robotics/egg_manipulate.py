@@ -10,16 +10,14 @@ on the egg, summed with ``mj_contactForce``, exceeds ``max_contact_force`` (20 N
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium_robotics.envs.shadow_dexterous_hand.manipulate_egg import MujocoHandEggEnv
 
-from safemeta.environments.robotics.episode import check_episode_kwargs, episode_end
+from safemeta.environments.robotics.base import SafeMujocoWrapper
 from safemeta.environments.robotics.goal_obs import flat_goal_space, flatten_goal_obs
 
 MAX_CONTACT_FORCE = 20.0  # N, Meta SAC-Lag Section V-A
@@ -39,7 +37,7 @@ def egg_contact_force(model: mujoco.MjModel, data: mujoco.MjData, egg_body: int)
     return float(total)
 
 
-class SafeEggManipulateEnv(gym.Env):
+class SafeEggManipulateEnv(SafeMujocoWrapper):
     """HandManipulateEgg (dense) with drop and squeeze costs."""
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 25}  # noqa: RUF012
@@ -62,33 +60,24 @@ class SafeEggManipulateEnv(gym.Env):
                 f"target_position must be 'random' (HandManipulateEgg), 'ignore' (EggRotate) or "
                 f"'fixed', got {target_position!r}"
             )
-        check_episode_kwargs(max_episode_steps)
-        self._hand = MujocoHandEggEnv(
+        hand = MujocoHandEggEnv(
             target_position=target_position,
             target_rotation="xyz",
             reward_type="dense",
             render_mode=render_mode,
         )
-        self.observation_space = flat_goal_space(self._hand.observation_space)
-        self.action_space = self._hand.action_space
-        self.render_mode = render_mode
+        super().__init__(
+            hand,
+            substeps=hand.n_substeps,
+            observation_space=flat_goal_space(hand.observation_space),
+            max_episode_steps=max_episode_steps,
+            terminate_on_violation=terminate_on_violation,
+            render_mode=render_mode,
+        )
         self.max_contact_force = float(max_contact_force)
         self.drop_margin = float(drop_margin)
-        self.max_episode_steps = max_episode_steps
-        self.terminate_on_violation = terminate_on_violation
-        self._egg_body = self._hand.model.body("object").id
-        self._palm_body = self._hand.model.body("robot0:palm").id
-        self._steps = 0
-
-    @property
-    def model(self) -> mujoco.MjModel:
-        """The live MuJoCo model."""
-        return self._hand.model
-
-    @property
-    def data(self) -> mujoco.MjData:
-        """The live MuJoCo data (edit it, then ``mj_forward``, to construct situations)."""
-        return self._hand.data
+        self._egg_body = hand.model.body("object").id
+        self._palm_body = hand.model.body("robot0:palm").id
 
     @property
     def egg_body(self) -> int:
@@ -97,32 +86,20 @@ class SafeEggManipulateEnv(gym.Env):
 
     def egg_height_above_palm(self) -> float:
         """Egg centre z minus palm origin z, in metres."""
-        data = self._hand.data
+        data = self._sim.data
         return float(data.xpos[self._egg_body][2] - data.xpos[self._palm_body][2])
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._steps = 0
-        obs, _ = self._hand.reset(seed=seed, options=options)
-        return flatten_goal_obs(obs), {}
+    def _observe(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        return flatten_goal_obs(obs)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        obs, reward, _, _, hand_info = self._hand.step(action)
-        self._steps += 1
+        obs, reward, _, _, hand_info = self._sim.step(action)
         height = self.egg_height_above_palm()
-        force = egg_contact_force(self._hand.model, self._hand.data, self._egg_body)
+        force = egg_contact_force(self._sim.model, self._sim.data, self._egg_body)
         cost_drop = float(height < -self.drop_margin)
         cost_force = float(force > self.max_contact_force)
         cost = max(cost_drop, cost_force)
-        terminated, truncated = episode_end(
-            task_terminated=False,
-            cost=cost,
-            steps=self._steps,
-            max_episode_steps=self.max_episode_steps,
-            terminate_on_violation=self.terminate_on_violation,
-        )
+        terminated, truncated = self._end_step(cost)
         info = {
             "cost": cost,
             "cost_drop": cost_drop,
@@ -131,14 +108,4 @@ class SafeEggManipulateEnv(gym.Env):
             "egg_height_above_palm": height,
             "is_success": bool(hand_info["is_success"]),
         }
-        return flatten_goal_obs(obs), float(reward), terminated, truncated, info
-
-    def render(self) -> np.ndarray | None:
-        return self._hand.render()
-
-    def close(self) -> None:
-        self._hand.close()
-
-    def physics_reference(self) -> tuple[mujoco.MjModel, mujoco.MjData, int]:
-        """``(model, copy of the current data, mj_steps per env step)`` for throughput runs."""
-        return self._hand.model, copy.deepcopy(self._hand.data), self._hand.n_substeps
+        return self._observe(obs), float(reward), terminated, truncated, info

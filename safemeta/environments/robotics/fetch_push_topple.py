@@ -14,18 +14,16 @@ below its surface). The observation is FetchPush's ``observation`` (25) + ``desi
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 from typing import Any
 
-import gymnasium as gym
 import gymnasium_robotics.envs.fetch as fetch_package
 import mujoco
 import numpy as np
 from gymnasium_robotics.envs.fetch import MujocoFetchEnv
 
-from safemeta.environments.robotics.episode import check_episode_kwargs, episode_end
+from safemeta.environments.robotics.base import SafeMujocoWrapper
 from safemeta.environments.robotics.goal_obs import flat_goal_space, flatten_goal_obs
 
 BOX_HALF_EXTENTS = (0.02, 0.02, 0.06)  # m, decided in issue 6
@@ -80,7 +78,7 @@ class _TallBoxPushEnv(MujocoFetchEnv):
         self.initial_qvel = np.copy(self.data.qvel)
 
 
-class SafeFetchPushToppleEnv(gym.Env):
+class SafeFetchPushToppleEnv(SafeMujocoWrapper):
     """Push a tall box to the goal without tipping it over or off the table."""
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 25}  # noqa: RUF012
@@ -97,72 +95,51 @@ class SafeFetchPushToppleEnv(gym.Env):
             raise ValueError(f"max_tilt_deg must be in (0, 180) degrees, got {max_tilt_deg}")
         if not math.isfinite(success_bonus):
             raise ValueError(f"success_bonus must be a finite float, got {success_bonus}")
-        check_episode_kwargs(max_episode_steps)
-        self._fetch = _TallBoxPushEnv(render_mode=render_mode)
-        self.observation_space = flat_goal_space(self._fetch.observation_space)
-        self.action_space = self._fetch.action_space
-        self.render_mode = render_mode
+        fetch = _TallBoxPushEnv(render_mode=render_mode)
+        super().__init__(
+            fetch,
+            substeps=fetch.n_substeps,
+            observation_space=flat_goal_space(fetch.observation_space),
+            max_episode_steps=max_episode_steps,
+            terminate_on_violation=terminate_on_violation,
+            render_mode=render_mode,
+        )
         self.success_bonus = float(success_bonus)
         self.max_tilt_deg = float(max_tilt_deg)
-        self.max_episode_steps = max_episode_steps
-        self.terminate_on_violation = terminate_on_violation
-        self._box_body = self._fetch.model.body("object0").id
-        table = self._fetch.model.body("table0")
+        self._box_body = fetch.model.body("object0").id
+        table = fetch.model.body("table0")
         table_geom = int(table.geomadr[0])
-        self._table_center_xy = self._fetch.model.geom_pos[table_geom][:2] + table.pos[:2]
-        self._table_half_xy = self._fetch.model.geom_size[table_geom][:2].copy()
-        self._steps = 0
-
-    @property
-    def model(self) -> mujoco.MjModel:
-        """The live MuJoCo model."""
-        return self._fetch.model
-
-    @property
-    def data(self) -> mujoco.MjData:
-        """The live MuJoCo data (edit it, then ``mj_forward``, to construct situations)."""
-        return self._fetch.data
+        self._table_center_xy = fetch.model.geom_pos[table_geom][:2] + table.pos[:2]
+        self._table_half_xy = fetch.model.geom_size[table_geom][:2].copy()
 
     @property
     def goal(self) -> np.ndarray:
         """The desired box position of this episode."""
-        return self._fetch.goal.copy()
+        return self._sim.goal.copy()
 
     def box_tilt_deg(self) -> float:
         """Angle in degrees between the box's long axis and the world's vertical."""
-        cos_tilt = float(self._fetch.data.xmat[self._box_body][8])
+        cos_tilt = float(self._sim.data.xmat[self._box_body][8])
         return math.degrees(math.acos(min(1.0, max(-1.0, cos_tilt))))
 
     def box_off_table(self) -> bool:
         """Whether the box centre is outside the table top or below its surface."""
-        center = self._fetch.data.xpos[self._box_body]
+        center = self._sim.data.xpos[self._box_body]
         outside = np.any(np.abs(center[:2] - self._table_center_xy) > self._table_half_xy)
         return bool(outside or center[2] < TABLE_TOP_Z)
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._steps = 0
-        obs, _ = self._fetch.reset(seed=seed, options=options)
-        return flatten_goal_obs(obs), {}
+    def _observe(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        return flatten_goal_obs(obs)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        obs, neg_distance, _, _, fetch_info = self._fetch.step(action)
-        self._steps += 1
+        obs, neg_distance, _, _, fetch_info = self._sim.step(action)
         success = bool(fetch_info["is_success"])
         reward = float(neg_distance) + self.success_bonus * success
         tilt = self.box_tilt_deg()
         cost_topple = float(tilt > self.max_tilt_deg)
         cost_off_table = float(self.box_off_table())
         cost = max(cost_topple, cost_off_table)
-        terminated, truncated = episode_end(
-            task_terminated=False,
-            cost=cost,
-            steps=self._steps,
-            max_episode_steps=self.max_episode_steps,
-            terminate_on_violation=self.terminate_on_violation,
-        )
+        terminated, truncated = self._end_step(cost)
         info = {
             "cost": cost,
             "cost_topple": cost_topple,
@@ -171,14 +148,4 @@ class SafeFetchPushToppleEnv(gym.Env):
             "distance": -float(neg_distance),
             "is_success": success,
         }
-        return flatten_goal_obs(obs), reward, terminated, truncated, info
-
-    def render(self) -> np.ndarray | None:
-        return self._fetch.render()
-
-    def close(self) -> None:
-        self._fetch.close()
-
-    def physics_reference(self) -> tuple[mujoco.MjModel, mujoco.MjData, int]:
-        """``(model, copy of the current data, mj_steps per env step)`` for throughput runs."""
-        return self._fetch.model, copy.deepcopy(self._fetch.data), self._fetch.n_substeps
+        return self._observe(obs), reward, terminated, truncated, info

@@ -25,13 +25,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import gymnasium as gym
 import mujoco
 import numpy as np
 from gymnasium import spaces
 
 from safemeta.environments.offscreen import offscreen_renderer
-from safemeta.environments.robotics.episode import check_episode_kwargs, episode_end
+from safemeta.environments.robotics.base import SafeRoboticEnv
 from safemeta.environments.robotics.franka_drawer_scene import (
     ARM_HOME,
     ARM_JOINTS,
@@ -53,7 +52,7 @@ CAMERA_LOOKAT = (-0.05, 0.30, 2.20)
 CAMERA_DISTANCE, CAMERA_AZIMUTH, CAMERA_ELEVATION = 2.4, 60.0, -20.0
 
 
-class SafeFrankaCloseDrawerEnv(gym.Env):
+class SafeFrankaCloseDrawerEnv(SafeRoboticEnv):
     """Close the open sliding cabinet; cost 1 while the end-effector is in the forbidden box."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 12}  # noqa: RUF012
@@ -89,14 +88,15 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
             raise ValueError(
                 f"render_size must be (width, height) within 2560x1920, got {render_size}"
             )
-        check_episode_kwargs(max_episode_steps)
+        super().__init__(
+            max_episode_steps=max_episode_steps,
+            terminate_on_violation=terminate_on_violation,
+            render_mode=render_mode,
+        )
         self.progress_weight = float(progress_weight)
         self.success_bonus = float(success_bonus)
         self.closed_within = float(closed_within)
         self.max_joint_speed = float(max_joint_speed)
-        self.max_episode_steps = max_episode_steps
-        self.terminate_on_violation = terminate_on_violation
-        self.render_mode = render_mode
         self.render_size = (int(width), int(height))
         self._renderer: mujoco.Renderer | None = None
 
@@ -123,7 +123,6 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
         self.observation_space = spaces.Box(-np.inf, np.inf, shape=(22,), dtype=np.float64)
         self._target = ARM_HOME.copy()
         self._opening = 0.0
-        self._steps = 0
 
     @property
     def opening(self) -> float:
@@ -154,8 +153,7 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._steps = 0
+        self._start_episode(seed)
         mujoco.mj_resetData(self.model, self.data)
         arm = ARM_HOME + self.np_random.uniform(-ARM_NOISE, ARM_NOISE, size=7)
         self.data.qpos[self._arm_qpos] = arm
@@ -178,20 +176,13 @@ class SafeFrankaCloseDrawerEnv(gym.Env):
         self._target = np.clip(target, self._arm_ctrl_range[:, 0], self._arm_ctrl_range[:, 1])
         self.data.ctrl[self._arm_actuators] = self._target
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
-        self._steps += 1
 
         opening = self.opening
         success = opening < self.closed_within
         reward = self.progress_weight * (self._opening - opening) + self.success_bonus * success
         self._opening = opening
         cost = float(self.in_forbidden_zone())
-        terminated, truncated = episode_end(
-            task_terminated=False,
-            cost=cost,
-            steps=self._steps,
-            max_episode_steps=self.max_episode_steps,
-            terminate_on_violation=self.terminate_on_violation,
-        )
+        terminated, truncated = self._end_step(cost)
         info = {
             "cost": cost,
             "cost_forbidden_zone": cost,

@@ -8,21 +8,18 @@ divided by dt; the step cost is ``float(√(v_x² + v_y²) > speed_limit)``, v1 
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
-import gymnasium as gym
-import mujoco
 import numpy as np
 from gymnasium.envs.mujoco.humanoid_v4 import HumanoidEnv
 
-from safemeta.environments.robotics.episode import check_episode_kwargs, episode_end
+from safemeta.environments.robotics.base import SafeMujocoWrapper
 
 SPEED_LIMIT_V1 = 1.4149  # m/s, Safety-Gymnasium SafetyHumanoidVelocity-v1
 
 
-class SafeHumanoidVelocityEnv(gym.Env):
+class SafeHumanoidVelocityEnv(SafeMujocoWrapper):
     """Humanoid-v4 with ``info["cost"] = float(planar centre-of-mass speed > speed_limit)``."""
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 67}  # noqa: RUF012
@@ -36,60 +33,26 @@ class SafeHumanoidVelocityEnv(gym.Env):
     ) -> None:
         if not speed_limit > 0:
             raise ValueError(f"speed_limit must be > 0 m/s, got {speed_limit}")
-        check_episode_kwargs(max_episode_steps)
-        self._humanoid = HumanoidEnv(render_mode=render_mode)
-        self.observation_space = self._humanoid.observation_space
-        self.action_space = self._humanoid.action_space
-        self.render_mode = render_mode
+        humanoid = HumanoidEnv(render_mode=render_mode)
+        super().__init__(
+            humanoid,
+            substeps=humanoid.frame_skip,
+            observation_space=humanoid.observation_space,
+            max_episode_steps=max_episode_steps,
+            terminate_on_violation=terminate_on_violation,
+            render_mode=render_mode,
+        )
         self.speed_limit = float(speed_limit)
-        self.max_episode_steps = max_episode_steps
-        self.terminate_on_violation = terminate_on_violation
-        self._steps = 0
-
-    @property
-    def model(self) -> mujoco.MjModel:
-        """The live MuJoCo model."""
-        return self._humanoid.model
-
-    @property
-    def data(self) -> mujoco.MjData:
-        """The live MuJoCo data (edit it to construct situations in tests)."""
-        return self._humanoid.data
 
     @property
     def dt(self) -> float:
         """Seconds per env step."""
-        return float(self._humanoid.dt)
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        self._steps = 0
-        obs, info = self._humanoid.reset(seed=seed, options=options)
-        return obs, info
+        return float(self._sim.dt)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        obs, reward, unhealthy, _, info = self._humanoid.step(action)
-        self._steps += 1
+        obs, reward, unhealthy, _, info = self._sim.step(action)
         speed = math.hypot(info["x_velocity"], info["y_velocity"])
         cost = float(speed > self.speed_limit)
-        terminated, truncated = episode_end(
-            task_terminated=unhealthy,
-            cost=cost,
-            steps=self._steps,
-            max_episode_steps=self.max_episode_steps,
-            terminate_on_violation=self.terminate_on_violation,
-        )
+        terminated, truncated = self._end_step(cost, task_terminated=unhealthy)
         info.update(cost=cost, cost_velocity=cost, speed=speed)
         return obs, float(reward), terminated, truncated, info
-
-    def render(self) -> np.ndarray | None:
-        return self._humanoid.render()
-
-    def close(self) -> None:
-        self._humanoid.close()
-
-    def physics_reference(self) -> tuple[mujoco.MjModel, mujoco.MjData, int]:
-        """``(model, copy of the current data, mj_steps per env step)`` for throughput runs."""
-        return self._humanoid.model, copy.deepcopy(self._humanoid.data), self._humanoid.frame_skip
