@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from safemeta.environments.hardware.actor import start_arm_actor, stop_arm_actor
 from safemeta.platform.cli import app
 from safemeta.platform.deploy import EPISODE_METRICS, deploy
-from safemeta.platform.trial import SafemetaTrial, TrialSpec
 from tests.hardware.arm_node import ARM_HOST, ARM_PASSWORD, ARM_PORT, ARM_USERNAME, run_driver
+from tests.tiny_trials import tiny_ppo_checkpoint, tiny_ppo_spec
 
 PASSWORD = "never-log-me-0815"
 
@@ -27,29 +27,9 @@ PASSWORD = "never-log-me-0815"
 @pytest.fixture(scope="module")
 def pour_checkpoint(local_ray, tmp_path_factory) -> Path:
     """RLlib's PPO after one tiny iteration on SafetyPourCoffee-v0 (short episodes)."""
-    spec = TrialSpec(
-        sweep="unit",
-        trial_name="pour",
-        algorithm="ppo",
-        label="ppo",
-        env="SafetyPourCoffee-v0",
-        env_kwargs={"max_episode_steps": 20},
-        seed=0,
-        env_steps=100,
-        hyperparameters={
-            "train_batch_size_per_learner": 100,
-            "minibatch_size": 50,
-            "num_epochs": 1,
-        },
-    )
-    trial = SafemetaTrial(config={"trial": spec.model_dump()})
     path = tmp_path_factory.mktemp("pour_checkpoint")
-    try:
-        trial.train()
-        trial.save_checkpoint(str(path))
-    finally:
-        trial.stop()
-    return path
+    spec = tiny_ppo_spec("SafetyPourCoffee-v0", 100, env_kwargs={"max_episode_steps": 20})
+    return tiny_ppo_checkpoint(path, spec)
 
 
 @pytest.fixture(scope="module")

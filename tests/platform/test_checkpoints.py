@@ -12,36 +12,16 @@ from PIL import Image
 
 from safemeta.environments import make
 from safemeta.platform.checkpoints import CheckpointPolicy, resolve_checkpoint
-from safemeta.platform.trial import SafemetaTrial, TrialSpec
+from tests.tiny_trials import tiny_ppo_checkpoint, tiny_ppo_spec
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def circle_checkpoint(local_ray, tmp_path_factory) -> Path:
-    spec = TrialSpec(
-        sweep="unit",
-        trial_name="t",
-        algorithm="ppo",
-        label="ppo",
-        env="SafetyPointCircle1-v0",
-        env_kwargs={},
-        seed=0,
-        env_steps=200,
-        hyperparameters={
-            "train_batch_size_per_learner": 200,
-            "minibatch_size": 100,
-            "num_epochs": 1,
-        },
+    return tiny_ppo_checkpoint(
+        tmp_path_factory.mktemp("checkpoint"), tiny_ppo_spec("SafetyPointCircle1-v0", 200)
     )
-    trial = SafemetaTrial(config={"trial": spec.model_dump()})
-    path = tmp_path_factory.mktemp("checkpoint")
-    try:
-        trial.train()
-        trial.save_checkpoint(str(path))
-    finally:
-        trial.stop()
-    return path
 
 
 def test_checkpoint_policy_is_deterministic_and_within_the_action_bounds(circle_checkpoint):

@@ -9,7 +9,8 @@ from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 import tests.plugins.scripted_envs  # noqa: F401
 from safemeta.environments.costs import step_costs
 from safemeta.platform.cost_metrics import EpisodeWindow, episode_record, summarize
-from safemeta.platform.trial import SafemetaTrial, TrialSpec
+from safemeta.platform.trial import SafemetaTrial
+from tests.tiny_trials import tiny_ppo_spec, trial_of
 
 
 def episode(costs: list[float], rewards: list[float] | None = None) -> SingleAgentEpisode:
@@ -59,20 +60,15 @@ def test_window_keeps_the_last_n_episodes_and_round_trips():
 
 
 def scripted_trial(**overrides) -> SafemetaTrial:
-    spec = TrialSpec(
-        sweep="unit",
-        trial_name="t",
-        algorithm="ppo",
-        label="ppo",
-        env="ScriptedCost-v0",
+    spec = tiny_ppo_spec(
+        "ScriptedCost-v0",
+        40,
         env_kwargs={"violating_episodes": 5},
-        seed=0,
-        hyperparameters={"train_batch_size_per_learner": 40, "minibatch_size": 20, "num_epochs": 1},
         env_steps=120,
         violation_window=10,
         imports=["tests.plugins.scripted_envs"],
-    ).model_copy(update=overrides)
-    return SafemetaTrial(config={"trial": spec.model_dump()})
+    )
+    return trial_of(spec.model_copy(update=overrides))
 
 
 def test_trial_metrics_window_spans_iterations_and_chunks(local_ray):
