@@ -3,7 +3,6 @@ objectives (Eq. 13 for λ and η, Eq. 30's direction for the meta policy)."""
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -24,9 +23,9 @@ from safemeta.algorithms.c_maml.objectives import (
 from safemeta.algorithms.common.lagrange import LagrangeMultiplier
 from safemeta.algorithms.onpolicy.defaults import TrustRegionSettings
 from safemeta.algorithms.onpolicy.distributions import diag_gaussian_logp
-from safemeta.algorithms.onpolicy.module import OnPolicyModule
 from safemeta.algorithms.onpolicy.trust_region import flat_grad, flat_params, set_flat_params
 from safemeta.algorithms.onpolicy.updates import PolicyEvaluator
+from tests.tiny_policies import float64_policy
 
 T = torch.tensor
 
@@ -76,16 +75,7 @@ def test_multiplier_steps_descend_the_written_eq13() -> None:
 @pytest.fixture
 def tiny():
     """A float64 policy (obs 3, act 2), states, actions and per-task advantages."""
-    torch.manual_seed(0)
-    module = OnPolicyModule(
-        observation_space=gym.spaces.Box(-1.0, 1.0, (3,), np.float64),
-        action_space=gym.spaces.Box(-1.0, 1.0, (2,), np.float64),
-        model_config={
-            "policy_hiddens": (5,),
-            "critic_hiddens": (5,),
-            "normalize_observations": False,
-        },
-    ).double()
+    module = float64_policy()
     gen = torch.Generator().manual_seed(1)
     obs = torch.randn(40, 3, generator=gen, dtype=torch.float64)
     actions = torch.randn(40, 2, generator=gen, dtype=torch.float64)

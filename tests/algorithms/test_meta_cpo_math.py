@@ -9,7 +9,6 @@ import dataclasses
 import warnings
 
 import cvxpy as cp
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
@@ -30,6 +29,7 @@ from safemeta.algorithms.onpolicy.cpo import CPOCase
 from safemeta.algorithms.onpolicy.distributions import diag_gaussian_logp
 from safemeta.algorithms.onpolicy.module import OnPolicyModule
 from safemeta.algorithms.onpolicy.trust_region import flat_params
+from tests.tiny_policies import float64_policy
 
 D = torch.float64
 DELTA = 0.01
@@ -92,16 +92,7 @@ def test_one_step_and_its_jacobian_match_cvxpylayers(case: CPOCase, seed: int) -
 
 def _policy() -> tuple[OnPolicyModule, torch.Tensor]:
     """A float64 policy (obs 3, hidden 5, act 2: 34 parameters) and a θ away from its init."""
-    torch.manual_seed(0)
-    module = OnPolicyModule(
-        observation_space=gym.spaces.Box(-1.0, 1.0, (3,), np.float64),
-        action_space=gym.spaces.Box(-1.0, 1.0, (2,), np.float64),
-        model_config={
-            "policy_hiddens": (5,),
-            "critic_hiddens": (5,),
-            "normalize_observations": False,
-        },
-    ).double()
+    module = float64_policy()
     theta = flat_params(module.policy_parameters())
     theta = theta + 0.3 * torch.randn(
         theta.shape, generator=torch.Generator().manual_seed(3), dtype=D
