@@ -128,6 +128,28 @@ def test_inactive_constraint_gives_the_trpo_step(seed: int) -> None:
     np.testing.assert_allclose(x, x_trpo, atol=1e-9)
 
 
+@pytest.mark.parametrize("b", [-0.05, 0.0, 0.05])
+def test_vanishing_cost_gradient_takes_trpo_below_the_limit_and_recovers_above(b: float) -> None:
+    v, w = torch.tensor([1.0, 2.0], dtype=D), torch.tensor([0.3, -0.1], dtype=D)
+    q = v.dot(v)  # H = I
+    for s in (0.0, -1e-3):  # below detection; a cross-fitted s can be negative
+        x, dual = cpo_step(
+            v,
+            w,
+            q,
+            torch.tensor(0.2, dtype=D),
+            torch.tensor(s, dtype=D),
+            torch.tensor(b, dtype=D),
+            0.01,
+        )
+        if b < 0.0:  # feasible: the TRPO step to the ball's boundary
+            assert dual.case is CPOCase.NO_COST_GRADIENT
+            torch.testing.assert_close(x, math.sqrt(2 * 0.01 / float(q)) * v)
+        else:  # on or over the limit: the recovery direction, never a zero or NaN step
+            assert dual.case is CPOCase.INFEASIBLE_RECOVERY
+            torch.testing.assert_close(x, -w)
+
+
 def test_dual_region_projection_is_not_a_plain_clamp() -> None:
     # b < 0 and r < 0: region "a" (ν > 0) is [0, -r/b) = empty for λ ≥ 0 -> ν must be 0.
     q, r, s = (torch.tensor(v, dtype=D) for v in (1.0, -0.5, 1.0))

@@ -145,14 +145,16 @@ def cpo_step(
     .. math:: x^* = \\frac{1}{\\lambda^*}(v - \\nu^* w)\\quad\\text{(Eq. 3)},\\qquad
               x^* = -\\sqrt{2\\delta/s}\\; w\\quad\\text{(Eq. 4, infeasible)}
 
-    With ``NO_COST_GRADIENT`` and b ≥ 0 no step is taken (zeros): nothing is known about how to
-    decrease the cost.
+    With ``NO_COST_GRADIENT`` (s below detection, e.g. a cross-fitted s ≤ 0) and b ≥ 0 the
+    dual says nothing about lowering the cost: the step is the recovery direction −w itself,
+    case ``INFEASIBLE_RECOVERY``, for the caller to scale to its trust region and the line search
+    to reject if the cost does not fall.
     """
     dual = cpo_dual(q, r, s, b, delta)
     if dual.case is CPOCase.INFEASIBLE_RECOVERY:
         return -torch.sqrt(2.0 * delta / s) * w, dual
     if dual.case is CPOCase.NO_COST_GRADIENT and b.item() >= 0.0:
-        return torch.zeros_like(v), dual
+        return -w, CPODual(dual.lam, dual.nu, CPOCase.INFEASIBLE_RECOVERY)
     return (v - dual.nu * w) / dual.lam, dual
 
 

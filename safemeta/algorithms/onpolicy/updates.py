@@ -16,7 +16,6 @@ import torch
 from safemeta.algorithms.onpolicy.cpo import (
     CostGradientAverage,
     CPOCase,
-    CPODual,
     cpo_accept,
     cpo_step,
     cross_fitted_products,
@@ -238,12 +237,9 @@ def cpo_update(
     )
     q, r, s = cross_fitted_products(g_f, g_e, a_f, a_e, v_f, w_f, w_e)
     b = torch.tensor(constraint_value, dtype=g_f.dtype)
+    # Over the limit with a cross-fitted s ≤ 0, cpo_step's direction is −w_F: the fit half's
+    # estimate of a lowers the cost in expectation, and the held-out check rejects it if not.
     direction, dual = cpo_step(v_f, w_f, q, r, s, b, settings.max_kl)
-    if dual.case is CPOCase.NO_COST_GRADIENT and constraint_value >= 0.0:
-        # Over the limit with a cost gradient below detection (cross-fitted s ≤ 0): no step
-        # would leave the violation in place; the recovery step against the fit half's estimate
-        # of a lowers the cost in expectation, and the held-out check rejects it if it does not.
-        direction, dual = -w_f, CPODual(dual.lam, dual.nu, CPOCase.INFEASIBLE_RECOVERY)
     nonzero = float(direction.norm()) > 0.0
     step = natural_step(direction, fvp(direction), settings.max_kl) if nonzero else direction
 
