@@ -30,6 +30,26 @@ def euclidean_cpo_step(
     return step, dual.case
 
 
+def metric_cpo_step(
+    g: torch.Tensor,
+    a: torch.Tensor,
+    v: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor,
+    delta: float,
+) -> tuple[torch.Tensor, CPOCase]:
+    """Eq. 9 with the trust region ½xᵀHx ≤ δ (the paper's ‖·‖_H), given v = H⁻¹g and w = H⁻¹a:
+    the CPO closed form (Eq. 3, Eq. 4 when infeasible) over q = gᵀv, r = gᵀw, s = aᵀw.
+    Differentiable in g, a, v, w and b."""
+    step, dual = cpo_step(v, w, g.dot(v), g.dot(w), a.dot(w), b, delta)
+    return step, dual.case
+
+
+def metric_trpo_step(g: torch.Tensor, v: torch.Tensor, delta: float) -> torch.Tensor:
+    """max gᵀx s.t. ½xᵀHx ≤ δ given v = H⁻¹g: :math:`x^* = \\sqrt{2\\delta / g^T v}\\; v`."""
+    return torch.sqrt(2.0 * delta / g.dot(v).clamp_min(1e-30)) * v
+
+
 def euclidean_trpo_step(g: torch.Tensor, delta: float) -> torch.Tensor:
     """The unconstrained program (Meta-TRPO's inner and outer step): max gᵀx s.t. ½‖x‖² ≤ δ,
     :math:`x^* = \\sqrt{2\\delta / g^T g}\\; g`."""

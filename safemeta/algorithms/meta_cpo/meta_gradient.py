@@ -14,7 +14,13 @@ from dataclasses import dataclass
 
 import torch
 
-from safemeta.algorithms.meta_cpo.cpo_program import euclidean_cpo_step, euclidean_trpo_step
+from safemeta.algorithms.meta_cpo.cpo_program import (
+    euclidean_cpo_step,
+    euclidean_trpo_step,
+    metric_cpo_step,
+    metric_trpo_step,
+)
+from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric, fisher_solve
 from safemeta.algorithms.onpolicy.cpo import CPOCase
 
 PolicyLogProb = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -67,10 +73,13 @@ def local_cpo_step(
     *,
     create_graph: bool,
     constrained: bool = True,
+    fisher: FisherMetric | None = None,
 ) -> LocalStep:
     """Eq. 9 at φᵏ = ``phi``: g = ∇L_R, a = ∇L_C and b(φ) = b + L_C(φ) − E[A_C] (b's value at
-    the behaviour policy, its gradient a), then x* of the Euclidean CPO program (``constrained``
-    False: of the unconstrained one, Meta-TRPO). ``create_graph`` keeps g, a, b (and so x*)
+    the behaviour policy, its gradient a), then x* of the CPO program (``constrained`` False: of
+    the unconstrained one, Meta-TRPO) with the Euclidean ball, or with ``fisher`` the KL trust
+    region ½xᵀH(φᵏ)x ≤ δ (``logp`` then needs ``.mean`` and ``.log_std_size``, as
+    ``FlatGaussianPolicy``). ``create_graph`` keeps g, a, b (and H⁻¹g, H⁻¹a, so x*)
     differentiable in φᵏ."""
     reward, cost = surrogates(logp, phi, batch)
     (g,) = torch.autograd.grad(reward, phi, create_graph=create_graph, retain_graph=True)
@@ -78,9 +87,20 @@ def local_cpo_step(
     b = batch.constraint_value + cost - batch.cost_advantages.mean()
     if not create_graph:
         b = b.detach()
+    if fisher is None:
+        if not constrained:
+            return LocalStep(g, a, b, euclidean_trpo_step(g, delta), None)
+        step, case = euclidean_cpo_step(g, a, b, delta)
+        return LocalStep(g, a, b, step, case)
+    point = phi if create_graph else phi.detach()
+
+    def solve(rhs: torch.Tensor) -> torch.Tensor:
+        return fisher_solve(logp.mean, logp.log_std_size, point, batch.obs, rhs, fisher)
+
+    v = solve(g)
     if not constrained:
-        return LocalStep(g, a, b, euclidean_trpo_step(g, delta), None)
-    step, case = euclidean_cpo_step(g, a, b, delta)
+        return LocalStep(g, a, b, metric_trpo_step(g, v, delta), None)
+    step, case = metric_cpo_step(g, a, v, solve(a), b, delta)
     return LocalStep(g, a, b, step, case)
 
 
@@ -88,13 +108,15 @@ def local_cpo_step(
 class TaskReplay:
     """What one task's adaptation recorded, to redo its K local steps from any θ: batch k was
     sampled by π_{φᵏ} and its step scaled by the line-search factor cₖ; ``post_batch`` was sampled
-    by π_{φᴷ}; ``delta`` is the local ball, ``constrained`` False for Meta-TRPO's steps."""
+    by π_{φᴷ}; ``delta`` is the local trust region (Euclidean, or KL with ``fisher``),
+    ``constrained`` False for Meta-TRPO's steps."""
 
     batches: Sequence[TaskBatch]
     scales: Sequence[float]
     post_batch: TaskBatch
     delta: float
     constrained: bool = True
+    fisher: FisherMetric | None = None
 
 
 def adapt(
@@ -114,6 +136,7 @@ def adapt(
             replay.delta,
             create_graph=not first_order,
             constrained=replay.constrained,
+            fisher=replay.fisher,
         )
         phi = phi + scale * (local.step.detach() if first_order else local.step)
     return phi
