@@ -19,6 +19,7 @@ error against the exact gradient is reported); above that its time is extrapolat
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import statistics
@@ -30,6 +31,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
 from safemeta.algorithms.meta_cpo.meta_gradient import (
     TaskBatch,
@@ -44,6 +46,7 @@ from safemeta.algorithms.onpolicy.module import OnPolicyModule
 from safemeta.algorithms.onpolicy.trust_region import flat_params
 
 OBS, ACT, N, K, DELTA = 56, 2, 3000, 3, 0.01
+KL = FisherMetric(damping=0.1, iterations=15)  # the family's cg_damping / cg_iterations
 SCALES = [1.0, 0.8, 1.0]
 
 
@@ -144,6 +147,33 @@ def main() -> None:
     print("|" + "---|" * (header.count("|") - 1))
     for hiddens in ((24, 12), (64, 64), (256, 256)):
         print(measure(hiddens, args), flush=True)
+    print(
+        f"\n# KL trust region (local_trust_region: kl, CG {KL.iterations} iterations, damping "
+        f"{KL.damping}): the same instances"
+    )
+    header = (
+        "| policy | first-order (KL) | exact (KL) | exact / first-order "
+        "| exact (KL) / exact (ball) |"
+    )
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for hiddens in ((24, 12), (64, 64), (256, 256)):
+        print(measure_kl(hiddens, args), flush=True)
+
+
+def measure_kl(hiddens: tuple[int, int], args: argparse.Namespace) -> str:
+    """One row of the KL table: first-order and exact meta-gradients through K KL steps."""
+    logp, theta, replay = instance(hiddens)
+    kl = dataclasses.replace(replay, fisher=KL)
+    _, t_first, _ = timed(
+        lambda: task_meta_gradients(logp, theta, kl, first_order=True), args.repeats
+    )
+    _, t_exact, _ = timed(lambda: task_meta_gradients(logp, theta, kl), args.repeats)
+    _, t_ball, _ = timed(lambda: task_meta_gradients(logp, theta, replay), args.repeats)
+    return (
+        f"| {hiddens[0]}×{hiddens[1]} | {t_first * 1e3:.0f} ms | {t_exact * 1e3:.0f} ms "
+        f"| {t_exact / t_first:.2f} | {t_exact / t_ball:.1f}× |"
+    )
 
 
 def measure(hiddens: tuple[int, int], args: argparse.Namespace) -> str:

@@ -243,7 +243,7 @@ def run_meta_test(algorithm: Any, spec: TrialSpec) -> Any:
 
     from safemeta.algorithms.meta.protocol import FineTuneProgram, meta_test, with_cost_limit
     from safemeta.algorithms.meta_cpo.config import MetaCPOConfig
-    from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate
+    from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate
     from safemeta.algorithms.onpolicy.local import OnPolicyLocalUpdate
 
     settings, train = dict(spec.meta_test or {}), dict(spec.meta_train or {})
@@ -255,7 +255,7 @@ def run_meta_test(algorithm: Any, spec: TrialSpec) -> Any:
     tasks = [with_cost_limit(task, settings["cost_limit"]) for task in tasks]
     inner = get_algorithm_entry(settings["inner"]).build_config(settings["inner_hyperparameters"])
     if isinstance(inner, MetaCPOConfig):  # Meta-CPO's / Meta-TRPO's own local step
-        update = EuclideanCPOUpdate.from_config(inner, seed=spec.seed)
+        update = LocalCPOUpdate.from_config(inner, seed=spec.seed)
     else:
         update = OnPolicyLocalUpdate.from_config(inner, settings["inner"], seed=spec.seed)
     module = algorithm.learner_group._learner.module[DEFAULT_MODULE_ID]

@@ -12,7 +12,9 @@ import pytest
 import torch
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
-from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate
+from safemeta.algorithms.meta_cpo.config import MetaCPOConfig
+from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric
+from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate
 from safemeta.algorithms.onpolicy.config import CPOConfig, TRPOLagConfig
 from safemeta.algorithms.onpolicy.defaults import (
     CriticSettings,
@@ -107,7 +109,7 @@ def test_inner_update_and_config_take_the_family_defaults_from_one_place() -> No
 
 def test_meta_cpo_local_step_is_a_function_of_its_state_and_stays_in_its_ball() -> None:
     module, episodes = _module(), _episodes()
-    update = EuclideanCPOUpdate(delta=0.02, critic=CriticSettings(epochs=2), cost_limit=2.0)
+    update = LocalCPOUpdate(delta=0.02, critic=CriticSettings(epochs=2), cost_limit=2.0)
     state = update.initial_state(module.get_state())
     weights_in = {k: v.clone() for k, v in state.weights.items()}
     new, metrics = update(module, state, episodes, None, 0)
@@ -124,3 +126,24 @@ def test_meta_cpo_local_step_is_a_function_of_its_state_and_stays_in_its_ball() 
     moved = float(torch.cat([(new.weights[k] - weights_in[k]).ravel() for k in policy]).norm())
     assert moved == pytest.approx(metrics["step_norm"], rel=1e-5)
     assert 0 < moved <= math.sqrt(2 * 0.02) * (1 + 1e-6)
+
+
+def test_meta_cpo_local_step_in_the_kl_trust_region() -> None:
+    config = MetaCPOConfig().training(
+        local_trust_region="kl", max_kl=0.02, cg_damping=0.1, cg_iterations=20
+    )
+    update = dataclasses.replace(
+        LocalCPOUpdate.from_config(config), critic=CriticSettings(epochs=2), cost_limit=2.0
+    )
+    assert update.fisher == FisherMetric(damping=0.1, iterations=20)
+    euclidean = dataclasses.replace(update, fisher=None)
+    module, episodes = _module(), _episodes()
+    state = update.initial_state(module.get_state())
+    _, kl_metrics = update(module, state, episodes, None, 0)
+    _, ball_metrics = euclidean(module, state, episodes, None, 0)
+    # The KL step is solved on the quadratic model ½xᵀ(H + 0.1·I)x ≤ δ: its true mean KL is
+    # c²δ up to third-order terms (here 0.0204 for δ = 0.02); the Euclidean ball's step of the
+    # same δ has no KL bound (here 0.12).
+    c = kl_metrics["line_search_scale"]
+    assert 0.5 * c**2 * 0.02 < kl_metrics["kl"] <= 1.05 * c**2 * 0.02
+    assert ball_metrics["kl"] > 2 * kl_metrics["kl"]

@@ -92,3 +92,17 @@ def test_meta_trpo_takes_unconstrained_steps_also_without_remote_runners(local_r
         _config().training(normalize_observations=True).validate()
     with pytest.raises(ValueError, match="meta_delta=0"):
         _config().training(meta_delta=0.0).validate()
+    with pytest.raises(ValueError, match=r"local_trust_region='fisher'.*'euclidean' or 'kl'"):
+        _config().training(local_trust_region="fisher").validate()
+
+
+def test_meta_cpo_local_steps_in_the_kl_trust_region(local_ray) -> None:
+    algo = _config(runners=0).training(local_trust_region="kl", max_kl=0.01).build_algo()
+    try:
+        meta = algo.train()[META_RESULTS]
+    finally:
+        algo.stop()
+    # Each local step is solved on the damped quadratic model of the KL: the mean true KL of
+    # the accepted steps is at most δ up to third-order terms.
+    assert 0 < meta["inner_kl"] <= 1.05 * 0.01
+    assert 0 < meta["meta_step_norm"] <= math.sqrt(2 * META_DELTA) * (1 + 1e-6)

@@ -25,7 +25,7 @@ from safemeta.algorithms.meta_cpo.cpo_program import (
     euclidean_trpo_step,
 )
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
-from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate
+from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate
 from safemeta.algorithms.meta_cpo.meta_gradient import replayed_objectives
 from safemeta.algorithms.meta_cpo.task_program import MetaCPOTaskOutcome, MetaCPOTaskProgram
 from safemeta.algorithms.onpolicy.learner import CRITIC_OPTIMIZER
@@ -46,7 +46,7 @@ class MetaCPO(MetaAlgorithm):
     def task_program(self) -> MetaCPOTaskProgram:
         cfg = self.config
         return MetaCPOTaskProgram(
-            update=EuclideanCPOUpdate.from_config(cfg, seed=self._iteration_seed()),
+            update=LocalCPOUpdate.from_config(cfg, seed=self._iteration_seed()),
             num_steps=cfg.inner_steps,
             first_order=cfg.first_order,
             **cfg.rollout_size(),
@@ -69,6 +69,7 @@ class MetaCPO(MetaAlgorithm):
         inner = [m for o in outcomes for m in o.metrics]
         metrics |= self.iteration_metrics(outcomes, start, adapted) | {
             "inner_line_search_scale": float(np.mean([m["line_search_scale"] for m in inner])),
+            "inner_kl": float(np.mean([m["kl"] for m in inner])),
         }
         self.log_meta_results(metrics)
 

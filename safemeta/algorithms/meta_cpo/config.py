@@ -18,9 +18,11 @@ from safemeta.algorithms.onpolicy.config import TrustRegionConfig, _check
 
 
 class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
-    """Meta-CPO (Alg. 1, Eq. 9-12). ``max_kl`` is δ of the local Euclidean CPO program
-    (½‖φ − φᵏ‖² ≤ δ), ``meta_delta`` δ_θ of the meta program; the line-search settings serve
-    both; the critics and ``cost_limit`` are the family's."""
+    """Meta-CPO (Alg. 1, Eq. 9-12). ``max_kl`` is δ of the local CPO program's trust region
+    (``local_trust_region``: "euclidean", ½‖φ − φᵏ‖² ≤ δ, as the paper's Limitations adopt;
+    "kl", ½(φ − φᵏ)ᵀH(φ − φᵏ) ≤ δ with H the Fisher matrix + ``cg_damping``, solved by CG in
+    ``cg_iterations``), ``meta_delta`` δ_θ of the (Euclidean) meta program; the line-search
+    settings serve both; the critics and ``cost_limit`` are the family's."""
 
     constrained = True
     """Whether the programs carry the cost constraint (Meta-TRPO: False)."""
@@ -38,6 +40,7 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
         self.gae_lambda = 0.95
         self.meta_delta = 0.01
         self.first_order = False
+        self.local_trust_region = "euclidean"
         self.normalize_observations = False  # one fixed input scale for θ and every φᵏ
 
     def training(
@@ -45,6 +48,7 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
         *,
         meta_delta: float | None = NotProvided,
         first_order: bool | None = NotProvided,
+        local_trust_region: str | None = NotProvided,
         **kwargs: Any,
     ) -> MetaCPOConfig:
         """Meta-CPO's settings (the task distribution and inner-loop budget:
@@ -53,6 +57,8 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
         Args:
             meta_delta: δ_θ, the ball of the meta program (Eq. 12): ½‖θ' − θ‖² ≤ δ_θ.
             first_order: take dφᴷ/dθ = I in Eq. 11 (no back-propagation through the steps).
+            local_trust_region: "euclidean" (default) or "kl" (Fisher metric, exact in Eq. 11
+                to the CG residual; ≈ 2·``cg_iterations`` Fisher-vector products per step).
             kwargs: the on-policy family's settings (``max_kl`` is the local ball δ).
         """
         super().training(**kwargs)
@@ -64,6 +70,10 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
     def validate(self) -> None:
         super().validate()
         _check(self.meta_delta > 0, f"meta_delta={self.meta_delta} must be > 0 (e.g. 0.01)")
+        _check(
+            self.local_trust_region in ("euclidean", "kl"),
+            f"local_trust_region={self.local_trust_region!r} must be 'euclidean' or 'kl'",
+        )
         _check(
             not self.normalize_observations,
             "normalize_observations=True: Meta-CPO replays its local steps on stored batches, "

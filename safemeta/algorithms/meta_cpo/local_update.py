@@ -1,6 +1,7 @@
-"""Meta-CPO's local step (Eq. 9 with a Euclidean ball; Meta-TRPO: unconstrained) from a task's
-episodes: the one inner step of meta-training (``task_program``) and of meta-test fine-tuning
-(the ``OnPolicyLocalUpdate`` protocol ``(module, state, episodes, task, step) -> (state', m)``)."""
+"""Meta-CPO's local step (Eq. 9 in a Euclidean ball or a KL trust region; Meta-TRPO:
+unconstrained) from a task's episodes: the one inner step of meta-training (``task_program``)
+and of meta-test fine-tuning (the ``OnPolicyLocalUpdate`` protocol
+``(module, state, episodes, task, step) -> (state', m)``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import torch
 
 from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
 from safemeta.algorithms.meta_cpo.cpo_program import backtracking_scale
-from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
+from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric
+from safemeta.algorithms.meta_cpo.functional_policy import FlatGaussianPolicy, flat_policy_logp
 from safemeta.algorithms.meta_cpo.meta_gradient import (
     PolicyLogProb,
     TaskBatch,
@@ -19,6 +21,7 @@ from safemeta.algorithms.meta_cpo.meta_gradient import (
     surrogates,
 )
 from safemeta.algorithms.onpolicy.defaults import CriticSettings, TrustRegionSettings
+from safemeta.algorithms.onpolicy.distributions import diag_gaussian_kl
 from safemeta.algorithms.onpolicy.local import InnerState, batch_from_episodes, task_cost_limit
 from safemeta.algorithms.onpolicy.targets import Discounting
 from safemeta.algorithms.onpolicy.trust_region import flat_params, set_flat_params
@@ -68,14 +71,26 @@ def _surrogate_changes(logp: PolicyLogProb, phi: torch.Tensor, x: torch.Tensor, 
     return changes
 
 
+def _kl_metric(
+    policy: FlatGaussianPolicy, before: torch.Tensor, after: torch.Tensor, batch: TaskBatch
+) -> dict[str, float]:
+    """The mean KL(π_before || π_after) on the batch's states (either trust region)."""
+    with torch.no_grad():
+        mean0, mean1 = policy.mean(before, batch.obs), policy.mean(after, batch.obs)
+        size = policy.log_std_size
+        std0, std1 = before[:size].expand_as(mean0), after[:size].expand_as(mean1)
+        return {"kl": float(diag_gaussian_kl(mean0, std0, mean1, std1).mean())}
+
+
 @dataclass(frozen=True)
-class EuclideanCPOUpdate:
-    """φᵏ⁺¹ = φᵏ + c·x* with x* the Euclidean CPO program's solution on the task's rollout and c
-    the backtracking factor (no gradients), then the critics regressed on the rollout (a fresh
-    Adam per step, as ``OnPolicyLocalUpdate``)."""
+class LocalCPOUpdate:
+    """φᵏ⁺¹ = φᵏ + c·x* with x* the CPO program's solution on the task's rollout (Euclidean ball,
+    or the KL trust region with ``fisher``) and c the backtracking factor (no gradients), then
+    the critics regressed on the rollout (a fresh Adam per step, as ``OnPolicyLocalUpdate``)."""
 
     delta: float = 0.01
     constrained: bool = True
+    fisher: FisherMetric | None = None
     discounting: Discounting = field(default_factory=Discounting)
     critic: CriticSettings = field(default_factory=CriticSettings)
     trust_region: TrustRegionSettings = field(default_factory=TrustRegionSettings)
@@ -83,11 +98,15 @@ class EuclideanCPOUpdate:
     seed: int = 0
 
     @classmethod
-    def from_config(cls, config: Any, **overrides: Any) -> EuclideanCPOUpdate:
-        """The local step of a ``MetaCPOConfig`` (``max_kl`` is the ball δ)."""
+    def from_config(cls, config: Any, **overrides: Any) -> LocalCPOUpdate:
+        """The local step of a ``MetaCPOConfig`` (``max_kl`` is the trust region's δ)."""
+        fisher = None
+        if config.local_trust_region == "kl":
+            fisher = FisherMetric(damping=config.cg_damping, iterations=config.cg_iterations)
         values = {
             "delta": config.max_kl,
             "constrained": config.constrained,
+            "fisher": fisher,
             "discounting": config.discounting,
             "critic": CriticSettings.from_config(config),
             "trust_region": TrustRegionSettings.from_config(config),
@@ -110,6 +129,7 @@ class EuclideanCPOUpdate:
             self.delta,
             create_graph=False,
             constrained=self.constrained,
+            fisher=self.fisher,
         )
         x = local.step.detach()
         scale = backtracking_scale(
@@ -135,6 +155,7 @@ class EuclideanCPOUpdate:
             "line_search_scale": scale,
             "cpo_case": float(-1 if local.case is None else int(local.case)),
             "step_norm": float(scale * x.norm()),
+            **_kl_metric(logp, phi, phi + scale * x, batch),
             **{k: float(v) for k, v in critic.items()},
         }
         return LocalStepRecord(batch, scale, metrics)

@@ -1,6 +1,6 @@
 """What Meta-CPO runs on an env runner for one task i (Alg. 1, lines 5-12).
 
-φ⁰ = θ; K local steps (``EuclideanCPOUpdate``), each on a fresh rollout of π_{φᵏ}: the
+φ⁰ = θ; K local steps (``LocalCPOUpdate``), each on a fresh rollout of π_{φᵏ}: the
 Euclidean CPO program (Eq. 9; Meta-TRPO: the unconstrained one) with a backtracking factor cₖ
 chosen without gradients, then the task's critics regressed on the rollout. After a
 post-adaptation rollout of π_{φᴷ}, the task's terms of Eq. 11 (dF/dθ, dG/dθ) come from replaying
@@ -19,7 +19,7 @@ import torch
 from safemeta.algorithms.meta.protocol import RolloutStats, rollout_stats
 from safemeta.algorithms.meta.task_runners import TaskContext
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
-from safemeta.algorithms.meta_cpo.local_update import EuclideanCPOUpdate, task_batch
+from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate, task_batch
 from safemeta.algorithms.meta_cpo.meta_gradient import TaskReplay, task_meta_gradients
 from safemeta.algorithms.onpolicy.local import task_cost_limit
 from safemeta.algorithms.onpolicy.trust_region import flat_params
@@ -51,7 +51,7 @@ class MetaCPOTaskOutcome:
 class MetaCPOTaskProgram:
     """The task program (pickled to the runners)."""
 
-    update: EuclideanCPOUpdate
+    update: LocalCPOUpdate
     num_steps: int
     first_order: bool = False
     num_timesteps: int | None = None
@@ -77,6 +77,7 @@ class MetaCPOTaskProgram:
             post_batch=post_batch,
             delta=update.delta,
             constrained=update.constrained,
+            fisher=update.fisher,
         )
         grads = task_meta_gradients(
             flat_policy_logp(module), theta, replay, first_order=self.first_order
