@@ -91,10 +91,12 @@ class MetaCPO(MetaAlgorithm):
         params = module.policy_parameters()
         theta = flat_params(params)
         d_reward = torch.stack([o.reward_gradient for o in outcomes]).mean(0)
-        d_cost = torch.stack([o.cost_gradient for o in outcomes]).mean(0)
         b = float(np.mean([o.constraint_value for o in outcomes]))
+        cost_metrics = {}
         if cfg.constrained:  # Eq. 12 (Eq. 4's recovery when infeasible)
+            d_cost = torch.stack([o.cost_gradient for o in outcomes]).mean(0)
             x, case = euclidean_cpo_step(d_reward, d_cost, torch.tensor(b), cfg.meta_delta)
+            cost_metrics = {"meta_cost_gradient_norm": float(d_cost.norm())}
         else:
             x, case = euclidean_trpo_step(d_reward, cfg.meta_delta), None
         logp = flat_policy_logp(module)
@@ -122,8 +124,8 @@ class MetaCPO(MetaAlgorithm):
             "meta_line_search_scale": scale,
             "meta_step_norm": float(scale * x.norm()),
             "meta_reward_gradient_norm": float(d_reward.norm()),
-            "meta_cost_gradient_norm": float(d_cost.norm()),
             "cost_limit": float(np.mean([o.cost_limit for o in outcomes])),
+            **cost_metrics,
         }
 
 

@@ -158,10 +158,11 @@ def replayed_objectives(
 
 @dataclass(frozen=True)
 class MetaGradients:
-    """One task's terms of Eq. 11: dF/dθ, dG/dθ, and the adapted φᴷ (detached)."""
+    """One task's terms of Eq. 11: dF/dθ, dG/dθ (None for unconstrained steps: Meta-TRPO's meta
+    step reads dF/dθ alone), and the adapted φᴷ (detached)."""
 
     reward: torch.Tensor
-    cost: torch.Tensor
+    cost: torch.Tensor | None
     adapted: torch.Tensor
 
 
@@ -181,6 +182,9 @@ def task_meta_gradients(
     theta = theta.detach().requires_grad_(True)
     phi = adapt(logp, theta, replay, first_order=first_order)
     reward, cost = surrogates(logp, phi, replay.post_batch)
+    if not replay.constrained:  # one vector-Jacobian product, not two
+        (d_reward,) = torch.autograd.grad(reward, theta)
+        return MetaGradients(d_reward, None, phi.detach())
     (d_reward,) = torch.autograd.grad(reward, theta, retain_graph=True)
     (d_cost,) = torch.autograd.grad(cost, theta)
     return MetaGradients(d_reward, d_cost, phi.detach())

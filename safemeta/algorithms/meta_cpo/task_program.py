@@ -33,8 +33,8 @@ class MetaCPOTaskOutcome:
     cost_limit: float
     reward_gradient: torch.Tensor
     """dF_i/dθ (Eq. 11)."""
-    cost_gradient: torch.Tensor
-    """dG_i/dθ (Eq. 11)."""
+    cost_gradient: torch.Tensor | None
+    """dG_i/dθ (Eq. 11); None for Meta-TRPO."""
     constraint_value: float
     """b_i = (J_C(π_{φᴷ}) − d)/L on the post-adaptation rollout (``EpisodeCostTracker``'s J_C)."""
     replay: TaskReplay
