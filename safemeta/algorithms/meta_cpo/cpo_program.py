@@ -26,8 +26,7 @@ def euclidean_cpo_step(
     x* = (g − ν*a)/λ*, or the recovery step x* = −sqrt(2δ/aᵀa)·a of Eq. 4 when no point of the
     ball is feasible. Differentiable in g, a and b (``create_graph`` through it for Eq. 11).
     """
-    step, dual = cpo_step(g, a, g.dot(g), g.dot(a), a.dot(a), b, delta)
-    return step, dual.case
+    return metric_cpo_step(g, a, g, a, b, delta)
 
 
 def metric_cpo_step(
@@ -53,7 +52,7 @@ def metric_trpo_step(g: torch.Tensor, v: torch.Tensor, delta: float) -> torch.Te
 def euclidean_trpo_step(g: torch.Tensor, delta: float) -> torch.Tensor:
     """The unconstrained program (Meta-TRPO's inner and outer step): max gᵀx s.t. ½‖x‖² ≤ δ,
     :math:`x^* = \\sqrt{2\\delta / g^T g}\\; g`."""
-    return torch.sqrt(2.0 * delta / g.dot(g).clamp_min(1e-30)) * g
+    return metric_trpo_step(g, g, delta)
 
 
 def backtracking_scale(
