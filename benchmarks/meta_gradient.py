@@ -11,9 +11,10 @@ steps replayed without a graph (each step's g, a, x* — what the adaptation com
 the post-adaptation gradients; exact: the same steps with ``create_graph`` and two
 vector-Jacobian products (dF/dθ, dG/dθ) back through them. Times are medians of
 ``--repeats`` runs; memory is the peak resident-set growth of one run (Linux: VmHWM after
-resetting it). The diagonal runs in full up to ``--full-diagonal-up-to`` parameters (and its
-error against the exact gradient is reported); above that its time is extrapolated from
-``--diagonal-rows`` timed rows.
+resetting it); FLOPs are the matrix-product FLOPs torch dispatches (``FlopCounterMode``), a
+count the machine's load does not move. The diagonal runs in full up to
+``--full-diagonal-up-to`` parameters (and its error against the exact gradient is reported);
+above that its time is extrapolated from ``--diagonal-rows`` timed rows.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric
 from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
@@ -106,6 +108,13 @@ def timed(run: Callable[[], object], repeats: int) -> tuple[object, float, float
     return out, statistics.median(times), memory
 
 
+def matmul_flops(run: Callable[[], object]) -> int:
+    """The matrix-product FLOPs of one ``run()``."""
+    with FlopCounterMode(display=False) as counter:
+        run()
+    return counter.get_total_flops()
+
+
 def diagonal_seconds_per_row(logp, theta, replay: TaskReplay, rows: int) -> float:
     """Wall time of one diagonal row (one backward pass through one step), from ``rows`` rows."""
     phi = theta.clone().requires_grad_(True)
@@ -139,7 +148,7 @@ def main() -> None:
     print(f"# K = {K} steps, N = {N} samples per batch, obs {OBS}, act {ACT}, float32")
     header = (
         "| policy | parameters | first-order | exact | exact / first-order | exact, dF/dθ only | "
-        "exact memory | "
+        "matmul FLOPs exact / first-order (dF/dθ only) | exact memory | "
         "first-order memory | diagonal | diagonal / exact | diagonal error (dF/dθ) | "
         "first-order error |"
     )
@@ -180,12 +189,20 @@ def measure(hiddens: tuple[int, int], args: argparse.Namespace) -> str:
     """One table row: the three meta-gradients of one instance."""
     logp, theta, replay = instance(hiddens)
     n = theta.numel()
-    first, t_first, m_first = timed(
-        lambda: task_meta_gradients(logp, theta, replay, first_order=True),
-        args.repeats,
-    )
-    exact, t_exact, m_exact = timed(lambda: task_meta_gradients(logp, theta, replay), args.repeats)
-    _, t_reward, _ = timed(lambda: exact_reward_gradient(logp, theta, replay), args.repeats)
+
+    def run_first() -> object:
+        return task_meta_gradients(logp, theta, replay, first_order=True)
+
+    def run_exact() -> object:
+        return task_meta_gradients(logp, theta, replay)
+
+    def run_reward() -> object:
+        return exact_reward_gradient(logp, theta, replay)
+
+    first, t_first, m_first = timed(run_first, args.repeats)
+    exact, t_exact, m_exact = timed(run_exact, args.repeats)
+    _, t_reward, _ = timed(run_reward, args.repeats)
+    f_first, f_exact, f_reward = (matmul_flops(run) for run in (run_first, run_exact, run_reward))
     if n <= args.full_diagonal_up_to:
         start = time.perf_counter()
         diagonal = diagonal_meta_gradients(logp, theta, replay)
@@ -199,7 +216,8 @@ def measure(hiddens: tuple[int, int], args: argparse.Namespace) -> str:
     return (
         f"| {hiddens[0]}×{hiddens[1]} | {n:,} | {t_first * 1e3:.0f} ms "
         f"| {t_exact * 1e3:.0f} ms | {t_exact / t_first:.2f} | {t_reward * 1e3:.0f} ms "
-        f"({t_reward / t_first:.2f}×) | {m_exact:.0f} MB "
+        f"({t_reward / t_first:.2f}×) | {f_exact / f_first:.2f} ({f_reward / f_first:.2f}) "
+        f"| {m_exact:.0f} MB "
         f"| {m_first:.0f} MB | {diag_time} | {t_diag / t_exact:.0f}× | {diag_error} "
         f"| {relative_error(first.reward, exact.reward):.3f} |"
     )

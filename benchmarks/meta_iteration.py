@@ -53,9 +53,13 @@ def build(args: argparse.Namespace, runners: int):
     return config.build_algo(), distribution
 
 
-def time_iterations(algo, iterations: int) -> dict[str, float]:
+def time_iterations(
+    algo, iterations: int, parts: tuple[str, ...] = ("inner_sample_s", "inner_update_s")
+) -> dict[str, float]:
+    """Median wall seconds of ``iterations`` meta-iterations after a warm-up one, and the mean of
+    each logged ``parts`` key and of ``outer_update_s``."""
     algo.train()  # warm-up
-    walls, shares = [], {"inner_sample_s": 0.0, "inner_update_s": 0.0, "outer_update_s": 0.0}
+    walls, shares = [], dict.fromkeys([*parts, "outer_update_s"], 0.0)
     for _ in range(iterations):
         start = time.perf_counter()
         meta = algo.train()[META_RESULTS]

@@ -57,6 +57,9 @@ def test_meta_iteration_steps_theta_within_its_ball_and_checkpoints_keep_the_str
         assert 0 < meta["meta_step_norm"] <= math.sqrt(2 * META_DELTA) * (1 + 1e-6)
         assert meta["meta_case"] in (0.0, 1.0, 2.0, 3.0)
         assert 0 < meta["inner_line_search_scale"] <= 1.0
+        runner_seconds = [meta[f"{part}_s"] for part in ("inner_sample", "inner_update")]
+        assert all(s > 0 for s in [*runner_seconds, meta["meta_gradient_s"]])
+        assert sum(runner_seconds) + meta["meta_gradient_s"] <= 2 * meta["adaptation_s"]
         runner_log_std = algo.env_runner_group.foreach_env_runner(
             lambda er: torch.as_tensor(er.module.get_state()["log_std"]).clone(),
             local_env_runner=False,

@@ -70,6 +70,10 @@ class MetaCPO(MetaAlgorithm):
         metrics |= self.iteration_metrics(outcomes, start, adapted) | {
             "inner_line_search_scale": float(np.mean([m["line_search_scale"] for m in inner])),
             "inner_kl": float(np.mean([m["kl"] for m in inner])),
+            **{  # wall seconds on the runners, summed over the tasks
+                f"{part}_s": float(sum(o.seconds[part] for o in outcomes))
+                for part in outcomes[0].seconds
+            },
         }
         self.log_meta_results(metrics)
 

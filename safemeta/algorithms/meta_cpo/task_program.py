@@ -11,6 +11,7 @@ replays them at candidate θ'.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,9 @@ class MetaCPOTaskOutcome:
     """Statistics of the rollouts of φ⁰ = θ, …, φᴷ (the last: post-adaptation)."""
     metrics: list[dict[str, float]] = field(default_factory=list)
     runner_index: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Wall seconds on the runner: ``inner_sample`` (the K + 1 rollouts), ``inner_update`` (the K
+    local steps), ``meta_gradient`` (Eq. 11 by replay)."""
 
 
 @dataclass
@@ -64,12 +68,19 @@ class MetaCPOTaskProgram:
         size = {"num_episodes": self.num_episodes, "num_timesteps": self.num_timesteps}
         records, rollouts = [], []
         seed = update.seed + 100 * ctx.index
+        seconds = {"inner_sample": 0.0, "inner_update": 0.0}
         for step in range(self.num_steps):
+            start = time.perf_counter()
             rollouts.append(ctx.sample(**size))
+            sampled = time.perf_counter()
             records.append(
                 dataclasses.replace(update, seed=seed).step(module, rollouts[-1], ctx.task, step)
             )
+            seconds["inner_sample"] += sampled - start
+            seconds["inner_update"] += time.perf_counter() - sampled
+        start = time.perf_counter()
         post = ctx.sample(**size)
+        seconds["inner_sample"] += time.perf_counter() - start
         post_batch, _ = task_batch(module, post, update.discounting, d)
         replay = TaskReplay(
             batches=[r.batch for r in records],
@@ -79,9 +90,11 @@ class MetaCPOTaskProgram:
             constrained=update.constrained,
             fisher=update.fisher,
         )
+        start = time.perf_counter()
         grads = task_meta_gradients(
             flat_policy_logp(module), theta, replay, first_order=self.first_order
         )
+        seconds["meta_gradient"] = time.perf_counter() - start
         return MetaCPOTaskOutcome(
             index=ctx.index,
             cost_limit=d,
@@ -93,4 +106,5 @@ class MetaCPOTaskProgram:
             steps=[rollout_stats(r) for r in [*rollouts, post]],
             metrics=[r.metrics for r in records],
             runner_index=ctx.runner_index,
+            seconds=seconds,
         )
