@@ -13,8 +13,9 @@ from typing import Any, Literal
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
+from safemeta.algorithms.common.config_state import require, set_provided
 from safemeta.algorithms.meta.config import MetaTrainingMixin
-from safemeta.algorithms.onpolicy.config import LagrangianMixin, TrustRegionConfig, _check
+from safemeta.algorithms.onpolicy.config import LagrangianMixin, TrustRegionConfig
 
 InnerAlgorithm = Literal["trpo_lag", "cpo", "trpo"]
 INNER_ALGORITHMS: tuple[str, ...] = ("trpo_lag", "cpo", "trpo")
@@ -73,21 +74,19 @@ class CMAMLConfig(MetaTrainingMixin, LagrangianMixin, TrustRegionConfig):
             kwargs: the on-policy family's settings, for the inner algorithm.
         """
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, value)
+        set_provided(self, locals())
         return self
 
     def validate(self) -> None:
         super().validate()
-        _check(
+        require(
             self.inner in INNER_ALGORITHMS,
             f"inner={self.inner!r}; use one of {', '.join(INNER_ALGORITHMS)}",
         )
-        _check(self.meta_max_kl > 0, f"meta_max_kl={self.meta_max_kl} must be > 0 (e.g. 0.01)")
+        require(self.meta_max_kl > 0, f"meta_max_kl={self.meta_max_kl} must be > 0 (e.g. 0.01)")
         for name in ("meta_lagrangian", "safety_multiplier"):
             init, lr = getattr(self, f"{name}_init"), getattr(self, f"{name}_lr")
-            _check(
+            require(
                 init >= 0 and lr > 0,
                 f"{name}_init={init} must be >= 0 and {name}_lr={lr} > 0 (e.g. 0 and 0.05)",
             )

@@ -1,11 +1,12 @@
-"""A base for the families' RLlib configs that keeps every setting of theirs in the config state."""
+"""What the families' RLlib configs share: a base that keeps every setting of theirs in the config
+state, the ``training()`` setter and the value check."""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig, NotProvided
 
 
 @cache
@@ -26,3 +27,18 @@ class FamilyConfig(AlgorithmConfig):
         for key in vars(self).keys() - _rllib_keys():
             state.setdefault(key, getattr(self, key))
         return state
+
+
+def set_provided(config: AlgorithmConfig, settings: dict[str, Any]) -> None:
+    """Set on ``config`` each of ``settings`` (a ``training()`` call's ``locals()``) that the
+    caller passed, i.e. that is not ``NotProvided``."""
+    for name, value in settings.items():
+        if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
+            setattr(config, name, value)
+
+
+def require(ok: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` unless ``ok``; the message names the setting, its value and
+    a valid one."""
+    if not ok:
+        raise ValueError(message)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
-from safemeta.algorithms.onpolicy.config import _check
+from safemeta.algorithms.common.config_state import require, set_provided
 
 
 class MetaTrainingMixin:
@@ -49,27 +49,25 @@ class MetaTrainingMixin:
             kwargs: the algorithm's other settings.
         """
         super().training(**kwargs)  # type: ignore[misc]
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, value)
+        set_provided(self, locals())
         return self
 
     def validate(self) -> None:
         super().validate()  # type: ignore[misc]
-        _check(
+        require(
             bool(self.task_distribution),
             "task_distribution is not set: name a registered one, e.g. "
             "training(task_distribution='c_maml_env2')",
         )
         for name in ("tasks_per_iteration", "inner_steps"):
             value = getattr(self, name)
-            _check(isinstance(value, int) and value >= 1, f"{name}={value!r} must be >= 1")
-        _check(
+            require(isinstance(value, int) and value >= 1, f"{name}={value!r} must be >= 1")
+        require(
             self.inner_rollout_episodes is not None or self.inner_rollout_steps >= 2,
             f"inner_rollout_steps={self.inner_rollout_steps} must be >= 2 (e.g. 2000), or set "
             "inner_rollout_episodes",
         )
-        _check(
+        require(
             self.inner_rollout_episodes is None or self.inner_rollout_episodes >= 1,
             f"inner_rollout_episodes={self.inner_rollout_episodes} must be >= 1 or null",
         )

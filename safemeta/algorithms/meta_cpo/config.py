@@ -13,8 +13,9 @@ from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import NotProvided
 
+from safemeta.algorithms.common.config_state import require, set_provided
 from safemeta.algorithms.meta.config import MetaTrainingMixin
-from safemeta.algorithms.onpolicy.config import TrustRegionConfig, _check
+from safemeta.algorithms.onpolicy.config import TrustRegionConfig
 
 
 class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
@@ -62,19 +63,17 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
             kwargs: the on-policy family's settings (``max_kl`` is the local ball δ).
         """
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, value)
+        set_provided(self, locals())
         return self
 
     def validate(self) -> None:
         super().validate()
-        _check(self.meta_delta > 0, f"meta_delta={self.meta_delta} must be > 0 (e.g. 0.01)")
-        _check(
+        require(self.meta_delta > 0, f"meta_delta={self.meta_delta} must be > 0 (e.g. 0.01)")
+        require(
             self.local_trust_region in ("euclidean", "kl"),
             f"local_trust_region={self.local_trust_region!r} must be 'euclidean' or 'kl'",
         )
-        _check(
+        require(
             not self.normalize_observations,
             "normalize_observations=True: Meta-CPO replays its local steps on stored batches, "
             "so the policy's input scale must stay fixed; set it to false",

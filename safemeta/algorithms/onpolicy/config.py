@@ -10,7 +10,7 @@ from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.connectors.common.batch_individual_items import BatchIndividualItems
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from safemeta.algorithms.common.config_state import FamilyConfig
+from safemeta.algorithms.common.config_state import FamilyConfig, require, set_provided
 from safemeta.algorithms.onpolicy import module as m
 from safemeta.algorithms.onpolicy.defaults import (
     COST_LIMIT,
@@ -21,11 +21,6 @@ from safemeta.algorithms.onpolicy.defaults import (
 from safemeta.algorithms.onpolicy.targets import AddOnPolicyTargets, Discounting
 
 PolicyUpdate = Literal["trpo", "cpo", "ppo"]
-
-
-def _check(ok: bool, message: str) -> None:
-    if not ok:
-        raise ValueError(message)
 
 
 class OnPolicyConfig(FamilyConfig):
@@ -98,45 +93,45 @@ class OnPolicyConfig(FamilyConfig):
         epochs and minibatch size; advantage standardisation; running observation normalisation
         (clipped at ±observation_clip); MLP sizes, activation and initial log σ."""
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, tuple(value) if name.endswith("hiddens") else value)
+        set_provided(self, locals())
+        self.policy_hiddens = tuple(self.policy_hiddens)
+        self.critic_hiddens = tuple(self.critic_hiddens)
         return self
 
     def validate(self) -> None:
         super().validate()
-        _check(
+        require(
             0.0 <= self.gae_lambda <= 1.0 and 0.0 <= self.cost_gae_lambda <= 1.0,
             f"gae_lambda={self.gae_lambda}, cost_gae_lambda={self.cost_gae_lambda}: both must "
             "be in [0, 1] (0.95 is typical)",
         )
-        _check(
+        require(
             0.0 < self.cost_gamma <= 1.0,
             f"cost_gamma={self.cost_gamma} must be in (0, 1]; use 0.99",
         )
-        _check(
+        require(
             self.cost_limit >= 0.0,
             f"cost_limit={self.cost_limit} must be >= 0 (an episodic cost budget, e.g. 25)",
         )
-        _check(
+        require(
             self.cost_window_episodes is None or int(self.cost_window_episodes) >= 1,
             f"cost_window_episodes={self.cost_window_episodes} must be >= 1 episode, or null "
             "for this batch's episodes only (default 20)",
         )
-        _check(
+        require(
             self.critic_lr > 0 and self.critic_epochs >= 1,
             f"critic_lr={self.critic_lr} must be > 0 and critic_epochs={self.critic_epochs} >= 1",
         )
-        _check(
+        require(
             self.activation in m.ACTIVATIONS,
             f"activation={self.activation!r}; use one of {sorted(m.ACTIVATIONS)}",
         )
-        _check(
+        require(
             all(int(h) > 0 for h in (*self.policy_hiddens, *self.critic_hiddens)),
             f"policy_hiddens={self.policy_hiddens}, critic_hiddens={self.critic_hiddens}: "
             "layer sizes must be positive integers, e.g. [64, 64]",
         )
-        _check(
+        require(
             self.train_batch_size_per_learner >= 2,
             f"train_batch_size_per_learner={self.train_batch_size_per_learner}: use at least "
             "one episode's worth of steps (e.g. 4000)",
@@ -194,25 +189,23 @@ class TrustRegionConfig(OnPolicyConfig):
         CPO: β of the cost-gradient average over updates (default 0: this batch only; 0.7 ≈ the
         last 3 batches, half as many episodes as the J_C window)."""
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, value)
+        set_provided(self, locals())
         return self
 
     def validate(self) -> None:
         super().validate()
-        _check(self.max_kl > 0, f"max_kl={self.max_kl} must be > 0 (0.01 is typical)")
-        _check(
+        require(self.max_kl > 0, f"max_kl={self.max_kl} must be > 0 (0.01 is typical)")
+        require(
             self.cg_iterations >= 1 and self.cg_damping >= 0,
             f"cg_iterations={self.cg_iterations} must be >= 1 and cg_damping="
             f"{self.cg_damping} >= 0 (e.g. 15 and 0.1)",
         )
-        _check(
+        require(
             0.0 <= self.cost_gradient_averaging < 1.0,
             f"cost_gradient_averaging={self.cost_gradient_averaging} must be in [0, 1) "
             "(0 = off, the default)",
         )
-        _check(
+        require(
             self.line_search_steps >= 1 and 0 < self.line_search_decay < 1,
             f"line_search_steps={self.line_search_steps} must be >= 1 and line_search_decay="
             f"{self.line_search_decay} in (0, 1) (e.g. 15 and 0.8)",
@@ -235,19 +228,17 @@ class LagrangianMixin:
         """Initial λ, its learning rate and update rule: "adam" or "rmsprop" (an optimizer
         on the slack, then λ ≥ 0), or "sgd" (the plain projected step of C-MAML Eq. 22)."""
         super().training(**kwargs)  # type: ignore[misc]
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, value)
+        set_provided(self, locals())
         return self
 
     def validate(self) -> None:
         super().validate()  # type: ignore[misc]
-        _check(self.lagrangian_init >= 0, f"lagrangian_init={self.lagrangian_init} must be >= 0")
-        _check(
+        require(self.lagrangian_init >= 0, f"lagrangian_init={self.lagrangian_init} must be >= 0")
+        require(
             self.lagrangian_lr > 0,
             f"lagrangian_lr={self.lagrangian_lr} must be > 0 (e.g. 0.035 with adam)",
         )
-        _check(
+        require(
             self.lagrangian_optimizer in ("adam", "rmsprop", "sgd"),
             f"lagrangian_optimizer={self.lagrangian_optimizer!r}; use 'adam', 'rmsprop' or 'sgd'",
         )
@@ -313,9 +304,9 @@ class PPOLagConfig(LagrangianMixin, OnPolicyConfig):
 
     def validate(self) -> None:
         super().validate()
-        _check(0 < self.clip_param < 1, f"clip_param={self.clip_param} must be in (0, 1); 0.2")
-        _check(
+        require(0 < self.clip_param < 1, f"clip_param={self.clip_param} must be in (0, 1); 0.2")
+        require(
             self.target_kl is None or self.target_kl > 0,
             f"target_kl={self.target_kl} must be > 0 or None",
         )
-        _check(self.lr is not None and self.lr > 0, f"lr={self.lr} must be > 0 (policy Adam)")
+        require(self.lr is not None and self.lr > 0, f"lr={self.lr} must be > 0 (policy Adam)")

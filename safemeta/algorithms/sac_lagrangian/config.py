@@ -13,7 +13,7 @@ from typing import Any
 from ray.rllib.algorithms.algorithm_config import NotProvided
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from safemeta.algorithms.common.config_state import FamilyConfig
+from safemeta.algorithms.common.config_state import FamilyConfig, set_provided
 from safemeta.algorithms.sac_lagrangian.module import SafeSACModule
 from safemeta.algorithms.sac_lagrangian.table1 import GAMMA_COST, GAMMA_REWARD
 from safemeta.algorithms.sac_lagrangian.update import EPSILON_HIGH, UpdateSettings
@@ -159,9 +159,7 @@ class SafeSACConfig(FamilyConfig):
                 ``train_batch_size_per_learner`` = |B|, ...).
         """
         super().training(**kwargs)
-        for name, value in locals().items():
-            if name not in ("self", "kwargs", "__class__") and value is not NotProvided:
-                setattr(self, name, value)
+        set_provided(self, locals())
         return self
 
     def update_settings(self) -> UpdateSettings:
