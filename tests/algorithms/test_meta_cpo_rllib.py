@@ -97,6 +97,8 @@ def test_meta_trpo_takes_unconstrained_steps_also_without_remote_runners(local_r
         _config().training(meta_delta=0.0).validate()
     with pytest.raises(ValueError, match=r"local_trust_region='fisher'.*'euclidean' or 'kl'"):
         _config().training(local_trust_region="fisher").validate()
+    with pytest.raises(ValueError, match=r"meta_trust_region='ball'.*'euclidean' or 'kl'"):
+        _config().training(meta_trust_region="ball").validate()
 
 
 def test_meta_cpo_local_steps_in_the_kl_trust_region(local_ray) -> None:
@@ -109,3 +111,23 @@ def test_meta_cpo_local_steps_in_the_kl_trust_region(local_ray) -> None:
     # the accepted steps is at most δ up to third-order terms.
     assert 0 < meta["inner_kl"] <= 1.05 * 0.01
     assert 0 < meta["meta_step_norm"] <= math.sqrt(2 * META_DELTA) * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("config_class", [MetaTRPOConfig, MetaCPOConfig])
+def test_meta_step_in_the_kl_trust_region(local_ray, config_class) -> None:
+    algo = _config(config_class, runners=0).training(meta_trust_region="kl").build_algo()
+    try:
+        meta = algo.train()[META_RESULTS]
+        damping = algo.config.cg_damping
+    finally:
+        algo.stop()
+    # Every branch of the program puts Δ on the boundary ½Δᵀ(H + βI)Δ = δ_θ (H: π_θ's Fisher
+    # matrix on the pre-adaptation states), so the measured mean KL of the step scaled by the line
+    # search c is c²(δ_θ − ½β‖Δ‖²) up to third-order terms. (A Euclidean ball of the same δ_θ
+    # moves this policy by KL ≈ 5–9 δ_θ.)
+    scale = meta["meta_line_search_scale"]
+    assert scale > 0
+    full_step = meta["meta_step_norm"] / scale
+    model_kl = scale**2 * (META_DELTA - 0.5 * damping * full_step**2)
+    assert meta["meta_kl"] == pytest.approx(model_kl, rel=0.2)
+    assert meta["meta_kl"] <= 1.05 * META_DELTA

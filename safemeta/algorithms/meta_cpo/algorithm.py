@@ -4,13 +4,15 @@ Sample M train tasks; run ``MetaCPOTaskProgram`` on them, one task per env runne
 (each returns its exact dF/dθ, dG/dθ of Eq. 11 and its batches); then, on the learner's module:
 the critics regressed on π_θ's own pre-adaptation rollouts (the tasks' critics start from them),
 and the meta program of Eq. 12 on the task means — CPO (Meta-TRPO: unconstrained) in the ball
-½‖θ' − θ‖² ≤ δ_θ, the recovery step when infeasible, and a backtracking factor accepted on
-F(θ'), G(θ') replayed through every task's K steps. The new θ is written into every runner.
+½‖θ' − θ‖² ≤ δ_θ (or the KL trust region at θ), the recovery step when infeasible, and a
+backtracking factor accepted on F(θ'), G(θ') replayed through every task's K steps. The new θ
+is written into every runner.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -21,11 +23,12 @@ from safemeta.algorithms.meta.algorithm import MetaAlgorithm
 from safemeta.algorithms.meta.task_runners import broadcast_weights, run_tasks
 from safemeta.algorithms.meta_cpo.cpo_program import (
     backtracking_scale,
-    euclidean_cpo_step,
-    euclidean_trpo_step,
+    metric_cpo_step,
+    metric_trpo_step,
 )
-from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
-from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate
+from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric, fisher_solve
+from safemeta.algorithms.meta_cpo.functional_policy import FlatGaussianPolicy, flat_policy_logp
+from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate, mean_kl
 from safemeta.algorithms.meta_cpo.meta_gradient import replayed_objectives
 from safemeta.algorithms.meta_cpo.task_program import MetaCPOTaskOutcome, MetaCPOTaskProgram
 from safemeta.algorithms.onpolicy.learner import CRITIC_OPTIMIZER
@@ -94,16 +97,20 @@ class MetaCPO(MetaAlgorithm):
         )
         params = module.policy_parameters()
         theta = flat_params(params)
+        logp = flat_policy_logp(module)
+        solve = self._meta_metric_solve(logp, theta, pre.obs)
         d_reward = torch.stack([o.reward_gradient for o in outcomes]).mean(0)
+        v = solve(d_reward)
         b = float(np.mean([o.constraint_value for o in outcomes]))
         cost_metrics = {}
         if cfg.constrained:  # Eq. 12 (Eq. 4's recovery when infeasible)
             d_cost = torch.stack([o.cost_gradient for o in outcomes]).mean(0)
-            x, case = euclidean_cpo_step(d_reward, d_cost, torch.tensor(b), cfg.meta_delta)
+            x, case = metric_cpo_step(
+                d_reward, d_cost, v, solve(d_cost), torch.tensor(b), cfg.meta_delta
+            )
             cost_metrics = {"meta_cost_gradient_norm": float(d_cost.norm())}
         else:
-            x, case = euclidean_trpo_step(d_reward, cfg.meta_delta), None
-        logp = flat_policy_logp(module)
+            x, case = metric_trpo_step(d_reward, v, cfg.meta_delta), None
 
         def objectives(candidate: torch.Tensor) -> np.ndarray:
             return np.mean([replayed_objectives(logp, candidate, o.replay) for o in outcomes], 0)
@@ -123,6 +130,7 @@ class MetaCPO(MetaAlgorithm):
         )
         set_flat_params(params, theta + scale * x)
         return metrics | {
+            "meta_kl": mean_kl(logp, theta, theta + scale * x, pre.obs),
             "meta_b": b,
             "meta_case": float(-1 if case is None else int(case)),
             "meta_line_search_scale": scale,
@@ -131,6 +139,22 @@ class MetaCPO(MetaAlgorithm):
             "cost_limit": float(np.mean([o.cost_limit for o in outcomes])),
             **cost_metrics,
         }
+
+    def _meta_metric_solve(
+        self, logp: FlatGaussianPolicy, theta: torch.Tensor, obs: torch.Tensor
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """``rhs -> M⁻¹ rhs`` for the meta program's metric M: I (Euclidean ball), or the Fisher
+        matrix of π_θ on ``obs`` (+ ``cg_damping``·I) solved by CG."""
+        cfg = self.config
+        if cfg.meta_trust_region == "euclidean":
+            return lambda rhs: rhs
+        metric = FisherMetric(damping=cfg.cg_damping, iterations=cfg.cg_iterations)
+
+        def solve(rhs: torch.Tensor) -> torch.Tensor:
+            with torch.no_grad():
+                return fisher_solve(logp.mean, logp.log_std_size, theta, obs, rhs, metric)
+
+        return solve
 
 
 class MetaTRPO(MetaCPO):

@@ -22,8 +22,8 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
     """Meta-CPO (Alg. 1, Eq. 9-12). ``max_kl`` is δ of the local CPO program's trust region
     (``local_trust_region``: "euclidean", ½‖φ − φᵏ‖² ≤ δ, as the paper's Limitations adopt;
     "kl", ½(φ − φᵏ)ᵀH(φ − φᵏ) ≤ δ with H the Fisher matrix + ``cg_damping``, solved by CG in
-    ``cg_iterations``), ``meta_delta`` δ_θ of the (Euclidean) meta program; the line-search
-    settings serve both; the critics and ``cost_limit`` are the family's."""
+    ``cg_iterations``), ``meta_delta`` δ_θ of the meta program (``meta_trust_region``); the
+    line-search settings serve both; the critics and ``cost_limit`` are the family's."""
 
     constrained = True
     """Whether the programs carry the cost constraint (Meta-TRPO: False)."""
@@ -42,6 +42,7 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
         self.meta_delta = 0.01
         self.first_order = False
         self.local_trust_region = "euclidean"
+        self.meta_trust_region = "euclidean"
         self.normalize_observations = False  # one fixed input scale for θ and every φᵏ
 
     def training(
@@ -50,16 +51,21 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
         meta_delta: float | None = NotProvided,
         first_order: bool | None = NotProvided,
         local_trust_region: str | None = NotProvided,
+        meta_trust_region: str | None = NotProvided,
         **kwargs: Any,
     ) -> MetaCPOConfig:
         """Meta-CPO's settings (the task distribution and inner-loop budget:
         ``MetaTrainingMixin``).
 
         Args:
-            meta_delta: δ_θ, the ball of the meta program (Eq. 12): ½‖θ' − θ‖² ≤ δ_θ.
+            meta_delta: δ_θ, the trust region of the meta program (Eq. 12).
             first_order: take dφᴷ/dθ = I in Eq. 11 (no back-propagation through the steps).
             local_trust_region: "euclidean" (default) or "kl" (Fisher metric, exact in Eq. 11
                 to the CG residual; ≈ 2·``cg_iterations`` Fisher-vector products per step).
+            meta_trust_region: the metric of the meta program (Eq. 12): "euclidean" (default,
+                ½‖θ' − θ‖² ≤ ``meta_delta``) or "kl" (½Δᵀ(H + ``cg_damping``·I)Δ ≤ ``meta_delta``
+                with H the Fisher matrix of π_θ on the tasks' pre-adaptation states, as
+                C-MAML's and MAML-TRPO's outer step).
             kwargs: the on-policy family's settings (``max_kl`` is the local ball δ).
         """
         super().training(**kwargs)
@@ -69,10 +75,9 @@ class MetaCPOConfig(MetaTrainingMixin, TrustRegionConfig):
     def validate(self) -> None:
         super().validate()
         require(self.meta_delta > 0, f"meta_delta={self.meta_delta} must be > 0 (e.g. 0.01)")
-        require(
-            self.local_trust_region in ("euclidean", "kl"),
-            f"local_trust_region={self.local_trust_region!r} must be 'euclidean' or 'kl'",
-        )
+        for name in ("local_trust_region", "meta_trust_region"):
+            value = getattr(self, name)
+            require(value in ("euclidean", "kl"), f"{name}={value!r} must be 'euclidean' or 'kl'")
         require(
             not self.normalize_observations,
             "normalize_observations=True: Meta-CPO replays its local steps on stored batches, "

@@ -71,15 +71,16 @@ def _surrogate_changes(logp: PolicyLogProb, phi: torch.Tensor, x: torch.Tensor, 
     return changes
 
 
-def _kl_metric(
-    policy: FlatGaussianPolicy, before: torch.Tensor, after: torch.Tensor, batch: TaskBatch
-) -> dict[str, float]:
-    """The mean KL(π_before || π_after) on the batch's states (either trust region)."""
+def mean_kl(
+    policy: FlatGaussianPolicy, before: torch.Tensor, after: torch.Tensor, obs: torch.Tensor
+) -> float:
+    """The mean KL(π_before || π_after) over the states ``obs`` (measured, whatever the metric
+    of the step)."""
     with torch.no_grad():
-        mean0, mean1 = policy.mean(before, batch.obs), policy.mean(after, batch.obs)
+        mean0, mean1 = policy.mean(before, obs), policy.mean(after, obs)
         size = policy.log_std_size
         std0, std1 = before[:size].expand_as(mean0), after[:size].expand_as(mean1)
-        return {"kl": float(diag_gaussian_kl(mean0, std0, mean1, std1).mean())}
+        return float(diag_gaussian_kl(mean0, std0, mean1, std1).mean())
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class LocalCPOUpdate:
             "line_search_scale": scale,
             "cpo_case": float(-1 if local.case is None else int(local.case)),
             "step_norm": float(scale * x.norm()),
-            **_kl_metric(logp, phi, phi + scale * x, batch),
+            "kl": mean_kl(logp, phi, phi + scale * x, batch.obs),
             **{k: float(v) for k, v in critic.items()},
         }
         return LocalStepRecord(batch, scale, metrics)
