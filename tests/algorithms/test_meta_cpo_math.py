@@ -15,7 +15,7 @@ import torch
 from cvxpylayers.torch import CvxpyLayer
 
 from safemeta.algorithms.meta_cpo import meta_gradient
-from safemeta.algorithms.meta_cpo.cpo_program import euclidean_cpo_step
+from safemeta.algorithms.meta_cpo.cpo_program import backtracking_scale, euclidean_cpo_step
 from safemeta.algorithms.meta_cpo.fisher_metric import (
     FisherMetric,
     fisher_solve,
@@ -344,3 +344,19 @@ def test_freezing_the_fisher_matrix_breaks_the_agreement(fisher_instances, monke
     logp, theta, replay, (fd_reward, _) = fisher_instances[CPOCase.FEASIBLE_DUAL]
     broken = task_meta_gradients(logp, theta, replay)
     assert _relative_error(DIRECTIONS @ broken.reward, fd_reward) > 1e-3
+
+
+@pytest.mark.parametrize("case", [None, CPOCase.INFEASIBLE_RECOVERY, CPOCase.FEASIBLE_DUAL])
+def test_backtracking_shrinks_the_step_until_its_measured_kl_holds(case) -> None:
+    # Surrogates always acceptable; KL(c) = 0.04·c² against 0.01: the first factor of 0.8ᵏ with
+    # c² ≤ 1/4 is 0.8⁴ = 0.4096 (0.8³ gives 0.0105). Without a KL test the full step is taken.
+    def improvement(scale: float) -> tuple[float, float]:
+        return scale, -scale
+
+    def kl(scale: float) -> float:
+        return 0.04 * scale**2
+
+    args = (improvement, case, 0.5 if case == CPOCase.INFEASIBLE_RECOVERY else -0.5)
+    assert backtracking_scale(*args, decay=0.8, kl=kl, max_kl=0.01) == pytest.approx(0.8**4)
+    assert backtracking_scale(*args, decay=0.8) == 1.0
+    assert backtracking_scale(*args, decay=0.8, max_backtracks=4, kl=kl, max_kl=0.01) == 0.0

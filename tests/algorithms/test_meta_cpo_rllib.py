@@ -123,11 +123,11 @@ def test_meta_step_in_the_kl_trust_region(local_ray, config_class) -> None:
         algo.stop()
     # Every branch of the program puts Δ on the boundary ½Δᵀ(H + βI)Δ = δ_θ (H: π_θ's Fisher
     # matrix on the pre-adaptation states), so the measured mean KL of the step scaled by the line
-    # search c is c²(δ_θ − ½β‖Δ‖²) up to third-order terms. (A Euclidean ball of the same δ_θ
-    # moves this policy by KL ≈ 5–9 δ_θ.)
+    # search c is c²(δ_θ − ½β‖Δ‖²) up to third-order terms, and the line search keeps it ≤ δ_θ.
+    # (A Euclidean ball of the same δ_θ moves this policy by KL ≈ 5–9 δ_θ.)
     scale = meta["meta_line_search_scale"]
     assert scale > 0
     full_step = meta["meta_step_norm"] / scale
     model_kl = scale**2 * (META_DELTA - 0.5 * damping * full_step**2)
     assert meta["meta_kl"] == pytest.approx(model_kl, rel=0.2)
-    assert meta["meta_kl"] <= 1.05 * META_DELTA
+    assert meta["meta_kl"] <= META_DELTA

@@ -121,16 +121,22 @@ class MetaCPO(MetaAlgorithm):
             after = objectives(theta + scale * x)
             return float(after[0] - before[0]), float(after[1] - before[1])
 
+        def step_kl(scale: float) -> float:
+            return mean_kl(logp, theta, theta + scale * x, pre.obs)
+
+        kl_test = cfg.meta_trust_region == "kl"  # the ball needs none: it holds by construction
         scale = backtracking_scale(
             changes,
             case,
             b,
             decay=cfg.line_search_decay,
             max_backtracks=cfg.line_search_steps,
+            kl=step_kl if kl_test else None,
+            max_kl=cfg.meta_delta,
         )
         set_flat_params(params, theta + scale * x)
         return metrics | {
-            "meta_kl": mean_kl(logp, theta, theta + scale * x, pre.obs),
+            "meta_kl": step_kl(scale),
             "meta_b": b,
             "meta_case": float(-1 if case is None else int(case)),
             "meta_line_search_scale": scale,

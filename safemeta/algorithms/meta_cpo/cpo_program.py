@@ -8,6 +8,7 @@ Jacobian of the program's solution wherever the branch does not change (almost e
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -62,23 +63,27 @@ def backtracking_scale(
     *,
     decay: float = 0.8,
     max_backtracks: int = 10,
+    kl: Callable[[float], float] | None = None,
+    max_kl: float = math.inf,
 ) -> float:
     """The line-search factor c ∈ {1, decay, decay², …} of a CPO step x*, chosen without gradients.
 
     ``improvement(c)`` returns the (reward, cost) surrogate changes of φᵏ + c·x*; c is accepted by
-    ``cpo_accept`` (cost change ≤ max(−b, 0); reward not lower unless recovering). The ball holds
-    by construction, so its test always passes. ``case`` None: an unconstrained (TRPO) step,
-    accepted when the reward surrogate does not decrease. 0.0 if no factor is accepted.
+    ``cpo_accept`` (cost change ≤ max(−b, 0); reward not lower unless recovering) and, given
+    ``kl(c)``, the measured KL ≤ ``max_kl`` (without it the trust region holds by construction).
+    ``case`` None: an unconstrained (TRPO) step, accepted when the reward surrogate does not
+    decrease (and the KL holds). 0.0 if no factor is accepted.
     """
     for i in range(max_backtracks):
         scale = decay**i
         reward_change, cost_change = improvement(scale)
+        step_kl = 0.0 if kl is None else kl(scale)
         if case is None:
-            if reward_change >= 0.0:
+            if reward_change >= 0.0 and step_kl <= max_kl:
                 return scale
         elif cpo_accept(
-            kl=0.0,
-            max_kl=1.0,
+            kl=step_kl,
+            max_kl=max_kl,
             reward_improvement=reward_change,
             cost_change=cost_change,
             b=b,
