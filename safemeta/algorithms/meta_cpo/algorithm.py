@@ -28,7 +28,7 @@ from safemeta.algorithms.meta_cpo.cpo_program import (
 )
 from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric, fisher_solve
 from safemeta.algorithms.meta_cpo.functional_policy import FlatGaussianPolicy, flat_policy_logp
-from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate, mean_kl
+from safemeta.algorithms.meta_cpo.local_update import LocalCPOUpdate
 from safemeta.algorithms.meta_cpo.meta_gradient import replayed_objectives
 from safemeta.algorithms.meta_cpo.task_program import MetaCPOTaskOutcome, MetaCPOTaskProgram
 from safemeta.algorithms.onpolicy.learner import CRITIC_OPTIMIZER
@@ -122,7 +122,7 @@ class MetaCPO(MetaAlgorithm):
             return float(after[0] - before[0]), float(after[1] - before[1])
 
         def step_kl(scale: float) -> float:
-            return mean_kl(logp, theta, theta + scale * x, pre.obs)
+            return logp.mean_kl(theta, theta + scale * x, pre.obs)
 
         kl_test = cfg.meta_trust_region == "kl"  # the ball needs none: it holds by construction
         scale = backtracking_scale(

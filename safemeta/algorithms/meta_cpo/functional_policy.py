@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch.func import functional_call
 
-from safemeta.algorithms.onpolicy.distributions import diag_gaussian_logp
+from safemeta.algorithms.onpolicy.distributions import diag_gaussian_kl, diag_gaussian_logp
 
 
 class FlatGaussianPolicy:
@@ -36,6 +36,17 @@ class FlatGaussianPolicy:
         _, layers = self._split(phi)
         params = dict(zip(self._names, layers, strict=True))
         return functional_call(self._module.pi, params, (self._module.normalize(obs),))
+
+    def mean_kl(self, before: torch.Tensor, after: torch.Tensor, obs: torch.Tensor) -> float:
+        """The mean KL(π_before || π_after) over the states ``obs`` (measured, whatever the metric
+        of the step between them)."""
+        with torch.no_grad():
+            (log_std0, _), (log_std1, _) = self._split(before), self._split(after)
+            mean0, mean1 = self.mean(before, obs), self.mean(after, obs)
+            kl = diag_gaussian_kl(
+                mean0, log_std0.expand_as(mean0), mean1, log_std1.expand_as(mean1)
+            )
+            return float(kl.mean())
 
     def __call__(self, phi: torch.Tensor, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         log_std, _ = self._split(phi)

@@ -13,7 +13,7 @@ import torch
 from safemeta.algorithms.common.episode_costs import EpisodeCostTracker
 from safemeta.algorithms.meta_cpo.cpo_program import backtracking_scale
 from safemeta.algorithms.meta_cpo.fisher_metric import FisherMetric
-from safemeta.algorithms.meta_cpo.functional_policy import FlatGaussianPolicy, flat_policy_logp
+from safemeta.algorithms.meta_cpo.functional_policy import flat_policy_logp
 from safemeta.algorithms.meta_cpo.meta_gradient import (
     PolicyLogProb,
     TaskBatch,
@@ -21,7 +21,6 @@ from safemeta.algorithms.meta_cpo.meta_gradient import (
     surrogates,
 )
 from safemeta.algorithms.onpolicy.defaults import CriticSettings, TrustRegionSettings
-from safemeta.algorithms.onpolicy.distributions import diag_gaussian_kl
 from safemeta.algorithms.onpolicy.local import InnerState, batch_from_episodes, task_cost_limit
 from safemeta.algorithms.onpolicy.targets import Discounting
 from safemeta.algorithms.onpolicy.trust_region import flat_params, set_flat_params
@@ -69,18 +68,6 @@ def _surrogate_changes(logp: PolicyLogProb, phi: torch.Tensor, x: torch.Tensor, 
         return float(reward - reward0), float(cost - cost0)
 
     return changes
-
-
-def mean_kl(
-    policy: FlatGaussianPolicy, before: torch.Tensor, after: torch.Tensor, obs: torch.Tensor
-) -> float:
-    """The mean KL(π_before || π_after) over the states ``obs`` (measured, whatever the metric
-    of the step)."""
-    with torch.no_grad():
-        mean0, mean1 = policy.mean(before, obs), policy.mean(after, obs)
-        size = policy.log_std_size
-        std0, std1 = before[:size].expand_as(mean0), after[:size].expand_as(mean1)
-        return float(diag_gaussian_kl(mean0, std0, mean1, std1).mean())
 
 
 @dataclass(frozen=True)
@@ -156,7 +143,7 @@ class LocalCPOUpdate:
             "line_search_scale": scale,
             "cpo_case": float(-1 if local.case is None else int(local.case)),
             "step_norm": float(scale * x.norm()),
-            "kl": mean_kl(logp, phi, phi + scale * x, batch.obs),
+            "kl": logp.mean_kl(phi, phi + scale * x, batch.obs),
             **{k: float(v) for k, v in critic.items()},
         }
         return LocalStepRecord(batch, scale, metrics)
